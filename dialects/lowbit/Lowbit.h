@@ -1,0 +1,37 @@
+//===- Lowbit.h - The lowbit dialect: attributes, types, ops ---*- C++ -*-===//
+//
+// The one header users of the dialect include.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_LOWBIT_H
+#define LOWBIT_LOWBIT_H
+
+#include "lowbit/Quant/Format.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/Hashing.h"
+
+namespace lowbit::quant {
+/// Lets a Format be a parameter of the uniqued #lowbit.format attribute.
+inline llvm::hash_code hash_value(const Format &f) {
+  return llvm::hash_combine(f.kind, f.bits, f.granularity, f.groupSize, f.offset, f.codebooks);
+}
+} // namespace lowbit::quant
+
+#include "lowbit/LowbitDialect.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "lowbit/LowbitAttrs.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "lowbit/LowbitTypes.h.inc"
+
+#define GET_OP_CLASSES
+#include "lowbit/LowbitOps.h.inc"
+
+#endif // LOWBIT_LOWBIT_H

@@ -1,0 +1,130 @@
+//===- Format.h - Weight formats lowbit can pack ---------------*- C++ -*-===//
+//
+// The one description of a packed-weight format, shared by the numerics
+// library, the dialect (whose #lowbit.format attribute wraps a Format) and the
+// tools. Plain C++: no MLIR or LLVM here.
+//
+// Every format packs along the last (reduction, K) dimension of a weight, row
+// by row; docs/FORMATS.md gives each layout bit by bit.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_QUANT_FORMAT_H
+#define LOWBIT_QUANT_FORMAT_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lowbit::quant {
+
+/// What kind of packing a format is. The GGUF block formats carry their own
+/// scales inside each block; every other kind takes scales (and zero points,
+/// mins or codebooks) as separate tensors.
+enum class FormatKind : uint8_t {
+  Int,      ///< uniform integer codes of `bits` bits with external scales
+  Q4_0,
+  Q4_1,
+  Q5_0,
+  Q5_1,
+  Q8_0,
+  Q2_K,
+  Q3_K,
+  Q4_K,
+  Q5_K,
+  Q6_K,
+  IQ4_NL,
+  IQ4_XS,
+  TQ1_0,
+  TQ2_0,
+  Codebook, ///< additive codebooks (AQLM-style): `codebooks` codes per group
+  Ternary,  ///< {-1, 0, +1} times an external scale (BitNet b1.58)
+};
+
+/// Which weights share one scale: the whole tensor, one output channel (row),
+/// or a group of `groupSize` consecutive weights along the reduction axis.
+enum class Granularity : uint8_t { Tensor, Channel, Group };
+
+/// How codes map to values for the Int kind:
+///   None:      w = s * (q - 2^(bits-1))     (symmetric)
+///   ZeroPoint: w = s * (q - z)              (asymmetric, integer zero point)
+///   Min:       w = s * q + m                (asymmetric, float minimum)
+enum class Offset : uint8_t { None, ZeroPoint, Min };
+
+struct Format {
+  FormatKind kind = FormatKind::Int;
+  /// Int: bits per code (2..8). Codebook: bits per code index (1..16).
+  unsigned bits = 0;
+  Granularity granularity = Granularity::Channel;
+  /// Group: weights per scale. Codebook: weights per code vector.
+  int64_t groupSize = 0;
+  Offset offset = Offset::None;
+  /// Codebook: number of additive codebooks (1..8).
+  unsigned codebooks = 0;
+
+  static Format blockFormat(FormatKind kind) { return Format{kind, 0, Granularity::Group, 0, Offset::None, 0}; }
+  static Format integer(unsigned bits, Granularity g = Granularity::Channel, int64_t groupSize = 0,
+                        Offset offset = Offset::None) {
+    return Format{FormatKind::Int, bits, g, groupSize, offset, 0};
+  }
+
+  friend bool operator==(const Format &a, const Format &b) {
+    return a.kind == b.kind && a.bits == b.bits && a.granularity == b.granularity &&
+           a.groupSize == b.groupSize && a.offset == b.offset && a.codebooks == b.codebooks;
+  }
+  friend bool operator!=(const Format &a, const Format &b) { return !(a == b); }
+};
+
+/// True for the GGUF block formats, whose scales live inside the packed bytes.
+bool isBlockFormat(FormatKind kind);
+
+/// The lower-case name used in IR and on command lines ("q4_k", "int", ...).
+std::string_view formatKindName(FormatKind kind);
+std::optional<FormatKind> parseFormatKind(std::string_view name);
+
+/// The GGUF block formats' fixed geometry (GGUF_SPEC.md section 2.0).
+struct BlockGeometry {
+  uint32_t blockSize;     ///< weights per block along K
+  uint32_t bytesPerBlock; ///< packed bytes per block, scales included
+};
+std::optional<BlockGeometry> blockGeometry(FormatKind kind);
+
+/// Why `format` is not a valid format, or an empty string when it is.
+std::string checkFormat(const Format &format);
+
+/// Why rows of `rowLength` weights cannot be packed in `format` (a block or
+/// group size that does not divide them), or an empty string when they can.
+/// Assumes checkFormat(format) passed.
+std::string checkRowLength(const Format &format, int64_t rowLength);
+
+/// Packed bytes of one row of `rowLength` weights. Assumes both checks passed.
+int64_t packedRowBytes(const Format &format, int64_t rowLength);
+
+/// Number of scale groups along one row (1 for per-channel and per-tensor).
+int64_t groupsPerRow(const Format &format, int64_t rowLength);
+
+/// Bits per weight of a row, scales stored inside the blocks included (for the
+/// external-scale kinds this counts only the codes).
+double bitsPerWeight(const Format &format, int64_t rowLength);
+
+/// Starts a format from its leading word ("q4_k", "int4", "codebook",
+/// "ternary") with that kind's defaults: int is per-channel and symmetric,
+/// ternary per-tensor. Returns nullopt for an unknown word.
+std::optional<Format> formatFromName(std::string_view head);
+
+/// Applies one option of the text form: a flag ("asym", "min", "per_tensor",
+/// "per_channel") without a value, or "group", "bits", "codebooks" with one.
+/// Returns why the option does not apply, or an empty string.
+std::string applyFormatOption(Format &format, std::string_view key, std::optional<int64_t> value);
+
+/// Parses the text form ("int4, group = 128, asym"), as on lowbit-compile's
+/// command line. On failure returns nullopt and says why in `error`.
+std::optional<Format> parseFormat(std::string_view text, std::string &error);
+
+/// A readable one-line form, e.g. "int4, group = 128, asym" or "q4_k"; the
+/// same text the #lowbit.format attribute prints between its angle brackets.
+std::string toString(const Format &format);
+
+} // namespace lowbit::quant
+
+#endif // LOWBIT_QUANT_FORMAT_H

@@ -1,0 +1,276 @@
+//===- Format.cpp - Weight formats lowbit can pack ------------------------===//
+
+#include "lowbit/Quant/Format.h"
+
+#include <array>
+
+namespace lowbit::quant {
+namespace {
+
+struct KindInfo {
+  FormatKind kind;
+  std::string_view name;
+  BlockGeometry geometry; // {0, 0} for kinds with external scales
+};
+
+constexpr std::array<KindInfo, 17> kKinds = {{
+    {FormatKind::Int, "int", {0, 0}},
+    {FormatKind::Q4_0, "q4_0", {32, 18}},
+    {FormatKind::Q4_1, "q4_1", {32, 20}},
+    {FormatKind::Q5_0, "q5_0", {32, 22}},
+    {FormatKind::Q5_1, "q5_1", {32, 24}},
+    {FormatKind::Q8_0, "q8_0", {32, 34}},
+    {FormatKind::Q2_K, "q2_k", {256, 84}},
+    {FormatKind::Q3_K, "q3_k", {256, 110}},
+    {FormatKind::Q4_K, "q4_k", {256, 144}},
+    {FormatKind::Q5_K, "q5_k", {256, 176}},
+    {FormatKind::Q6_K, "q6_k", {256, 210}},
+    {FormatKind::IQ4_NL, "iq4_nl", {32, 18}},
+    {FormatKind::IQ4_XS, "iq4_xs", {256, 136}},
+    {FormatKind::TQ1_0, "tq1_0", {256, 54}},
+    {FormatKind::TQ2_0, "tq2_0", {256, 66}},
+    {FormatKind::Codebook, "codebook", {0, 0}},
+    {FormatKind::Ternary, "ternary", {0, 0}},
+}};
+
+const KindInfo &info(FormatKind kind) { return kKinds[static_cast<size_t>(kind)]; }
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Bits of packed code per weight for the external-scale kinds.
+int64_t codeBitsPerRow(const Format &f, int64_t rowLength) {
+  switch (f.kind) {
+  case FormatKind::Int:
+    return rowLength * f.bits;
+  case FormatKind::Ternary:
+    return rowLength * 2;
+  case FormatKind::Codebook:
+    return (rowLength / f.groupSize) * f.codebooks * f.bits;
+  default:
+    return 0;
+  }
+}
+
+std::string checkGrouping(const Format &f, std::string_view what) {
+  if (f.granularity == Granularity::Group && f.groupSize <= 0)
+    return std::string(what) + " needs a positive group size, got " + std::to_string(f.groupSize);
+  if (f.granularity != Granularity::Group && f.groupSize != 0)
+    return std::string(what) + " has a group size but is not per-group";
+  return "";
+}
+
+} // namespace
+
+bool isBlockFormat(FormatKind kind) { return info(kind).geometry.blockSize != 0; }
+
+std::string_view formatKindName(FormatKind kind) { return info(kind).name; }
+
+std::optional<FormatKind> parseFormatKind(std::string_view name) {
+  for (const KindInfo &k : kKinds)
+    if (k.name == name)
+      return k.kind;
+  return std::nullopt;
+}
+
+std::optional<BlockGeometry> blockGeometry(FormatKind kind) {
+  if (!isBlockFormat(kind))
+    return std::nullopt;
+  return info(kind).geometry;
+}
+
+std::string checkFormat(const Format &f) {
+  std::string name(formatKindName(f.kind));
+  if (isBlockFormat(f.kind)) {
+    if (f.bits || f.groupSize || f.codebooks || f.offset != Offset::None)
+      return name + " is a GGUF block format: its block size, bits and scales are fixed by the "
+                    "format and take no options";
+    return "";
+  }
+  switch (f.kind) {
+  case FormatKind::Int:
+    if (f.bits < 2 || f.bits > 8)
+      return "int formats have 2 to 8 bits, got " + std::to_string(f.bits);
+    if (f.codebooks)
+      return "int formats take no 'codebooks'";
+    return checkGrouping(f, "int" + std::to_string(f.bits));
+  case FormatKind::Ternary:
+    if (f.bits || f.codebooks)
+      return "ternary takes no 'bits' or 'codebooks': its codes are -1, 0 and +1";
+    if (f.offset != Offset::None)
+      return "ternary is symmetric: it takes no 'asym' or 'min'";
+    return checkGrouping(f, "ternary");
+  case FormatKind::Codebook:
+    if (f.codebooks < 1 || f.codebooks > 8)
+      return "codebook needs 1 to 8 codebooks, got " + std::to_string(f.codebooks);
+    if (f.bits < 1 || f.bits > 16)
+      return "codebook codes have 1 to 16 bits, got " + std::to_string(f.bits);
+    if (f.groupSize < 1)
+      return "codebook needs a positive group (code vector length), got " + std::to_string(f.groupSize);
+    if (f.granularity != Granularity::Group)
+      return "codebook groups weights into code vectors: it cannot be per-tensor or per-channel";
+    if (f.offset != Offset::None)
+      return "codebook takes no 'asym' or 'min'";
+    return "";
+  default:
+    return "unknown format kind";
+  }
+}
+
+std::string checkRowLength(const Format &f, int64_t rowLength) {
+  if (rowLength <= 0)
+    return "rows must have at least one weight, got " + std::to_string(rowLength);
+  int64_t unit = 0;
+  std::string what;
+  if (auto geometry = blockGeometry(f.kind)) {
+    unit = geometry->blockSize;
+    what = std::string(formatKindName(f.kind)) + " block size";
+  } else if (f.granularity == Granularity::Group) {
+    unit = f.groupSize;
+    what = "group size";
+  }
+  if (unit && rowLength % unit != 0)
+    return "the reduction dimension (" + std::to_string(rowLength) + ") is not a multiple of the " +
+           what + " (" + std::to_string(unit) + ")";
+  return "";
+}
+
+int64_t packedRowBytes(const Format &f, int64_t rowLength) {
+  if (auto geometry = blockGeometry(f.kind))
+    return rowLength / geometry->blockSize * geometry->bytesPerBlock;
+  return ceilDiv(codeBitsPerRow(f, rowLength), 8);
+}
+
+int64_t groupsPerRow(const Format &f, int64_t rowLength) {
+  if (auto geometry = blockGeometry(f.kind))
+    return rowLength / geometry->blockSize;
+  if (f.kind == FormatKind::Codebook)
+    return 1; // one scale per output channel; groupSize is the code vector length
+  return f.granularity == Granularity::Group ? rowLength / f.groupSize : 1;
+}
+
+double bitsPerWeight(const Format &f, int64_t rowLength) {
+  if (isBlockFormat(f.kind))
+    return 8.0 * packedRowBytes(f, rowLength) / rowLength;
+  return static_cast<double>(codeBitsPerRow(f, rowLength)) / rowLength;
+}
+
+std::string toString(const Format &f) {
+  std::string s(formatKindName(f.kind));
+  if (isBlockFormat(f.kind))
+    return s;
+  if (f.kind == FormatKind::Int)
+    s += std::to_string(f.bits);
+  if (f.kind == FormatKind::Codebook)
+    s += ", codebooks = " + std::to_string(f.codebooks) + ", bits = " + std::to_string(f.bits);
+  switch (f.granularity) {
+  case Granularity::Tensor:
+    // Ternary is per-tensor unless told otherwise (BitNet's absmean scale).
+    if (f.kind != FormatKind::Ternary)
+      s += ", per_tensor";
+    break;
+  case Granularity::Channel:
+    if (f.kind == FormatKind::Ternary)
+      s += ", per_channel";
+    break;
+  case Granularity::Group:
+    s += ", group = " + std::to_string(f.groupSize);
+    break;
+  }
+  if (f.offset == Offset::ZeroPoint)
+    s += ", asym";
+  else if (f.offset == Offset::Min)
+    s += ", min";
+  return s;
+}
+
+} // namespace lowbit::quant
+
+namespace lowbit::quant {
+
+std::optional<Format> formatFromName(std::string_view head) {
+  if (head.size() == 4 && head.substr(0, 3) == "int" && head[3] >= '0' && head[3] <= '9')
+    return Format::integer(head[3] - '0');
+  std::optional<FormatKind> kind = parseFormatKind(head);
+  if (!kind || *kind == FormatKind::Int)
+    return std::nullopt;
+  Format f = Format::blockFormat(*kind);
+  if (*kind == FormatKind::Ternary)
+    f.granularity = Granularity::Tensor;
+  return f;
+}
+
+std::string applyFormatOption(Format &f, std::string_view key, std::optional<int64_t> value) {
+  bool wantsValue = key == "group" || key == "bits" || key == "codebooks";
+  bool isFlag = key == "asym" || key == "min" || key == "per_tensor" || key == "per_channel";
+  if (!wantsValue && !isFlag)
+    return "unknown format option '" + std::string(key) +
+           "' (expected group, bits, codebooks, asym, min, per_tensor or per_channel)";
+  if (wantsValue && !value)
+    return "format option '" + std::string(key) + "' needs a value: " + std::string(key) + " = N";
+  if (isFlag && value)
+    return "format option '" + std::string(key) + "' takes no value";
+  if (isBlockFormat(f.kind))
+    return std::string(formatKindName(f.kind)) +
+           " is a GGUF block format and takes no options (got '" + std::string(key) + "')";
+  if (value && (*value < 0 || *value > (int64_t(1) << 40)))
+    return "format option '" + std::string(key) + "' is out of range: " + std::to_string(*value);
+  if (key == "group") {
+    f.granularity = Granularity::Group;
+    f.groupSize = *value;
+  } else if (key == "bits") {
+    f.bits = static_cast<unsigned>(*value);
+  } else if (key == "codebooks") {
+    f.codebooks = static_cast<unsigned>(*value);
+  } else if (key == "asym") {
+    f.offset = Offset::ZeroPoint;
+  } else if (key == "min") {
+    f.offset = Offset::Min;
+  } else {
+    f.granularity = key == "per_tensor" ? Granularity::Tensor : Granularity::Channel;
+    f.groupSize = 0;
+  }
+  return "";
+}
+
+namespace {
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
+  return s;
+}
+} // namespace
+
+std::optional<Format> parseFormat(std::string_view text, std::string &error) {
+  size_t comma = text.find(',');
+  std::string_view head = trim(text.substr(0, comma));
+  std::optional<Format> f = formatFromName(head);
+  if (!f) {
+    error = "unknown format '" + std::string(head) + "'";
+    return std::nullopt;
+  }
+  while (comma != std::string_view::npos) {
+    text = text.substr(comma + 1);
+    comma = text.find(',');
+    std::string_view option = text.substr(0, comma);
+    size_t eq = option.find('=');
+    std::string_view key = trim(option.substr(0, eq));
+    std::optional<int64_t> value;
+    if (eq != std::string_view::npos) {
+      std::string digits(trim(option.substr(eq + 1)));
+      if (digits.empty() || digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) {
+        error = "format option '" + std::string(key) + "' needs a non-negative integer, got '" + digits + "'";
+        return std::nullopt;
+      }
+      value = std::stoll(digits);
+    }
+    if (error = applyFormatOption(*f, key, value); !error.empty())
+      return std::nullopt;
+  }
+  if (error = checkFormat(*f); !error.empty())
+    return std::nullopt;
+  return f;
+}
+
+} // namespace lowbit::quant

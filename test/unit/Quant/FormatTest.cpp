@@ -1,0 +1,99 @@
+//===- FormatTest.cpp - Format descriptions and their text form ----------===//
+
+#include "lowbit/Quant/Format.h"
+
+#include <gtest/gtest.h>
+
+using namespace lowbit::quant;
+
+namespace {
+
+Format parse(std::string_view text) {
+  std::string error;
+  std::optional<Format> f = parseFormat(text, error);
+  EXPECT_TRUE(f) << text << ": " << error;
+  return f.value_or(Format{});
+}
+
+std::string parseError(std::string_view text) {
+  std::string error;
+  EXPECT_FALSE(parseFormat(text, error)) << text << " parsed";
+  return error;
+}
+
+// Bytes per block and bits per weight from GGUF_SPEC.md section 2.0.
+TEST(Format, BlockGeometryMatchesGgml) {
+  struct Row { const char *name; uint32_t block, bytes; double bpw; };
+  const Row rows[] = {
+      {"q4_0", 32, 18, 4.5},     {"q4_1", 32, 20, 5.0},      {"q5_0", 32, 22, 5.5},
+      {"q5_1", 32, 24, 6.0},     {"q8_0", 32, 34, 8.5},      {"q2_k", 256, 84, 2.625},
+      {"q3_k", 256, 110, 3.4375}, {"q4_k", 256, 144, 4.5},   {"q5_k", 256, 176, 5.5},
+      {"q6_k", 256, 210, 6.5625}, {"iq4_nl", 32, 18, 4.5},   {"iq4_xs", 256, 136, 4.25},
+      {"tq1_0", 256, 54, 1.6875}, {"tq2_0", 256, 66, 2.0625},
+  };
+  for (const Row &row : rows) {
+    Format f = parse(row.name);
+    ASSERT_TRUE(isBlockFormat(f.kind)) << row.name;
+    EXPECT_EQ(blockGeometry(f.kind)->blockSize, row.block) << row.name;
+    EXPECT_EQ(blockGeometry(f.kind)->bytesPerBlock, row.bytes) << row.name;
+    EXPECT_DOUBLE_EQ(bitsPerWeight(f, 4 * row.block), row.bpw) << row.name;
+    EXPECT_EQ(packedRowBytes(f, 4 * row.block), 4 * row.bytes) << row.name;
+    EXPECT_EQ(toString(f), row.name);
+  }
+}
+
+TEST(Format, TextFormRoundTrips) {
+  for (const char *text :
+       {"int4", "int8, per_tensor", "int4, group = 128", "int3, group = 64, asym",
+        "int2, group = 16, min", "codebook, codebooks = 2, bits = 8, group = 8", "ternary",
+        "ternary, per_channel", "ternary, group = 64"})
+    EXPECT_EQ(toString(parse(text)), text);
+}
+
+TEST(Format, Defaults) {
+  EXPECT_EQ(parse("int4"), Format::integer(4, Granularity::Channel));
+  EXPECT_EQ(parse("ternary").granularity, Granularity::Tensor);
+  EXPECT_EQ(parse("int8,per_channel"), parse("int8"));
+}
+
+TEST(Format, PackedRowBytes) {
+  EXPECT_EQ(packedRowBytes(parse("int4, group = 32"), 128), 64);
+  EXPECT_EQ(packedRowBytes(parse("int3"), 128), 48);
+  EXPECT_EQ(packedRowBytes(parse("int3"), 5), 2); // 15 bits round up to a byte
+  EXPECT_EQ(packedRowBytes(parse("codebook, codebooks = 2, bits = 8, group = 8"), 64), 16);
+  EXPECT_EQ(packedRowBytes(parse("ternary"), 10), 3);
+  EXPECT_EQ(groupsPerRow(parse("int4, group = 32"), 128), 4);
+  EXPECT_EQ(groupsPerRow(parse("int4"), 128), 1);
+}
+
+TEST(Format, RejectsBadText) {
+  EXPECT_EQ(parseError("int9"), "int formats have 2 to 8 bits, got 9");
+  EXPECT_EQ(parseError("int1"), "int formats have 2 to 8 bits, got 1");
+  EXPECT_EQ(parseError("q7_k"), "unknown format 'q7_k'");
+  EXPECT_EQ(parseError("int4, group"), "format option 'group' needs a value: group = N");
+  EXPECT_EQ(parseError("int4, group = x"),
+            "format option 'group' needs a non-negative integer, got 'x'");
+  EXPECT_EQ(parseError("int4, group = 0"), "int4 needs a positive group size, got 0");
+  EXPECT_EQ(parseError("int4, asym = 1"), "format option 'asym' takes no value");
+  EXPECT_EQ(parseError("int4, round"),
+            "unknown format option 'round' (expected group, bits, codebooks, asym, min, "
+            "per_tensor or per_channel)");
+  EXPECT_EQ(parseError("q4_k, group = 32"),
+            "q4_k is a GGUF block format and takes no options (got 'group')");
+  EXPECT_EQ(parseError("ternary, asym"), "ternary is symmetric: it takes no 'asym' or 'min'");
+  EXPECT_EQ(parseError("codebook, bits = 8, group = 8"),
+            "codebook needs 1 to 8 codebooks, got 0");
+  EXPECT_EQ(parseError("codebook, codebooks = 1, bits = 17, group = 8"),
+            "codebook codes have 1 to 16 bits, got 17");
+}
+
+TEST(Format, RowLengthMustFitBlocks) {
+  EXPECT_EQ(checkRowLength(parse("q4_0"), 100),
+            "the reduction dimension (100) is not a multiple of the q4_0 block size (32)");
+  EXPECT_EQ(checkRowLength(parse("int4, group = 64"), 96),
+            "the reduction dimension (96) is not a multiple of the group size (64)");
+  EXPECT_EQ(checkRowLength(parse("q6_k"), 512), "");
+  EXPECT_EQ(checkRowLength(parse("int4"), 7), "");
+}
+
+} // namespace
