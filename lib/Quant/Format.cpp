@@ -1,39 +1,20 @@
 //===- Format.cpp - Weight formats lowbit can pack ------------------------===//
 
 #include "lowbit/Quant/Format.h"
+#include "lowbit/Quant/GgmlType.h"
 
 #include <array>
 
 namespace lowbit::quant {
 namespace {
 
-struct KindInfo {
-  FormatKind kind;
-  std::string_view name;
-  BlockGeometry geometry; // {0, 0} for kinds with external scales
+// Names in FormatKind order. The block formats' geometry comes from their
+// ggml type (GgmlType.cpp), so it is written down once.
+constexpr std::array<std::string_view, 17> kKindNames = {
+    "int",  "q4_0", "q4_1",   "q5_0",   "q5_1",  "q8_0",  "q2_k",     "q3_k",    "q4_k",
+    "q5_k", "q6_k", "iq4_nl", "iq4_xs", "tq1_0", "tq2_0", "codebook", "ternary",
 };
 
-constexpr std::array<KindInfo, 17> kKinds = {{
-    {FormatKind::Int, "int", {0, 0}},
-    {FormatKind::Q4_0, "q4_0", {32, 18}},
-    {FormatKind::Q4_1, "q4_1", {32, 20}},
-    {FormatKind::Q5_0, "q5_0", {32, 22}},
-    {FormatKind::Q5_1, "q5_1", {32, 24}},
-    {FormatKind::Q8_0, "q8_0", {32, 34}},
-    {FormatKind::Q2_K, "q2_k", {256, 84}},
-    {FormatKind::Q3_K, "q3_k", {256, 110}},
-    {FormatKind::Q4_K, "q4_k", {256, 144}},
-    {FormatKind::Q5_K, "q5_k", {256, 176}},
-    {FormatKind::Q6_K, "q6_k", {256, 210}},
-    {FormatKind::IQ4_NL, "iq4_nl", {32, 18}},
-    {FormatKind::IQ4_XS, "iq4_xs", {256, 136}},
-    {FormatKind::TQ1_0, "tq1_0", {256, 54}},
-    {FormatKind::TQ2_0, "tq2_0", {256, 66}},
-    {FormatKind::Codebook, "codebook", {0, 0}},
-    {FormatKind::Ternary, "ternary", {0, 0}},
-}};
-
-const KindInfo &info(FormatKind kind) { return kKinds[static_cast<size_t>(kind)]; }
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -61,21 +42,23 @@ std::string checkGrouping(const Format &f, std::string_view what) {
 
 } // namespace
 
-bool isBlockFormat(FormatKind kind) { return info(kind).geometry.blockSize != 0; }
+bool isBlockFormat(FormatKind kind) { return ggmlTypeOf(kind).has_value(); }
 
-std::string_view formatKindName(FormatKind kind) { return info(kind).name; }
+std::string_view formatKindName(FormatKind kind) { return kKindNames[static_cast<size_t>(kind)]; }
 
 std::optional<FormatKind> parseFormatKind(std::string_view name) {
-  for (const KindInfo &k : kKinds)
-    if (k.name == name)
-      return k.kind;
+  for (size_t i = 0; i < kKindNames.size(); ++i)
+    if (kKindNames[i] == name)
+      return static_cast<FormatKind>(i);
   return std::nullopt;
 }
 
 std::optional<BlockGeometry> blockGeometry(FormatKind kind) {
-  if (!isBlockFormat(kind))
+  std::optional<GgmlType> type = ggmlTypeOf(kind);
+  if (!type)
     return std::nullopt;
-  return info(kind).geometry;
+  const GgmlTypeInfo &info = ggmlTypeInfo(*type);
+  return BlockGeometry{info.blockSize, info.bytesPerBlock};
 }
 
 std::string checkFormat(const Format &f) {
