@@ -87,10 +87,10 @@ std::string checkFormat(const Format &f) {
       return "codebook needs 1 to 8 codebooks, got " + std::to_string(f.codebooks);
     if (f.bits < 1 || f.bits > 16)
       return "codebook codes have 1 to 16 bits, got " + std::to_string(f.bits);
-    if (f.groupSize < 1)
-      return "codebook needs a positive group (code vector length), got " + std::to_string(f.groupSize);
     if (f.granularity != Granularity::Group)
       return "codebook groups weights into code vectors: it cannot be per-tensor or per-channel";
+    if (f.groupSize < 1)
+      return "codebook needs a positive group (code vector length), got " + std::to_string(f.groupSize);
     if (f.offset != Offset::None)
       return "codebook takes no 'asym' or 'min'";
     return "";

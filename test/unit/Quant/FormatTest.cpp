@@ -87,6 +87,16 @@ TEST(Format, RejectsBadText) {
             "codebook codes have 1 to 16 bits, got 17");
 }
 
+// Checks the text form cannot reach: a Format built in C++ is checked too.
+TEST(Format, RejectsInconsistentStructs) {
+  EXPECT_EQ(checkFormat(Format::integer(4, Granularity::Channel, 32)),
+            "int4 has a group size but is not per-group");
+  EXPECT_EQ(checkFormat(Format{FormatKind::Q4_0, 4, Granularity::Group, 0, Offset::None, 0}),
+            "q4_0 is a GGUF block format: its block size, bits and scales are fixed by the format "
+            "and take no options");
+  EXPECT_EQ(checkRowLength(Format::integer(4), 0), "rows must have at least one weight, got 0");
+}
+
 TEST(Format, RowLengthMustFitBlocks) {
   EXPECT_EQ(checkRowLength(parse("q4_0"), 100),
             "the reduction dimension (100) is not a multiple of the q4_0 block size (32)");
