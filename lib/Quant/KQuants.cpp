@@ -1,0 +1,477 @@
+//===- KQuants.cpp - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K --------------------===//
+//
+// Super-blocks of 256 (GGUF_SPEC.md 2.7-2.12, algorithms 3.3-3.6). Each
+// quantizer finds per-sub-block scales (and mins), quantizes those to 4, 6 or
+// 8 bits under an fp16 super-scale, then re-quantizes every weight against
+// the scales as stored, dividing by d * sc as ggml does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantCommon.h"
+
+namespace lowbit::quant::detail {
+namespace {
+
+float sumOfSquares(const float *x, int n) {
+  float sum = 0;
+  for (int j = 0; j < n; ++j)
+    sum += x[j] * x[j];
+  return sum;
+}
+
+/// Packs 2-bit codes (Q2_K's qs, Q3_K's low bits): each 32-byte half holds
+/// 128 weights as four bit planes of 32.
+void packTwoBitPlanes(const uint8_t *L, uint8_t *qs) {
+  for (int j = 0; j < kQK; j += 128)
+    for (int l = 0; l < 32; ++l)
+      qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
+                                           (L[j + l + 96] << 6));
+}
+
+int twoBitPlane(const uint8_t *qs, int i) { return (qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3; }
+
+/// Packs 4-bit codes of Q4_K/Q5_K: chunk c of 64 weights in qs[32c..32c+31],
+/// the first 32 in low nibbles, the next 32 in high nibbles.
+void packChunkNibbles(const uint8_t *L, uint8_t *qs) {
+  for (int j = 0; j < kQK; j += 64, qs += 32)
+    for (int l = 0; l < 32; ++l)
+      qs[l] = static_cast<uint8_t>((L[j + l] & 0xF) | ((L[j + l + 32] & 0xF) << 4));
+}
+
+// ---- Q2_K: d@80 dmin@82 scales@0 qs@16 ------------------------------------
+
+void requantizeQ2K(const float *x, uint8_t *y, uint8_t *L) {
+  const float dAll = loadHalf(y + 80), mAll = loadHalf(y + 82);
+  for (int j = 0; j < 16; ++j) {
+    const float d = dAll * (y[j] & 0xF);
+    if (!d)
+      continue; // keeps the search's codes, as ggml does
+    const float dm = mAll * (y[j] >> 4);
+    for (int ii = 0; ii < 16; ++ii)
+      L[16 * j + ii] = static_cast<uint8_t>(clampInt(nearestInt((x[16 * j + ii] + dm) / d), 0, 3));
+  }
+}
+
+void quantizeBlockQ2K(const float *x, uint8_t *y) {
+  uint8_t L[kQK], Laux[16];
+  float weights[16], mins[16], scales[16];
+  float maxScale = 0, maxMin = 0;
+  for (int j = 0; j < 16; ++j) {
+    for (int l = 0; l < 16; ++l)
+      weights[l] = std::fabs(x[16 * j + l]);
+    scales[j] = makeQkxQuants(16, 3, x + 16 * j, weights, L + 16 * j, mins[j], Laux, -0.5f, 0.1f, 15, true);
+    if (scales[j] > maxScale)
+      maxScale = scales[j];
+    if (mins[j] > maxMin)
+      maxMin = mins[j];
+  }
+  const float q4scale = 15.f;
+  if (maxScale > 0) {
+    const float iscale = q4scale / maxScale;
+    for (int j = 0; j < 16; ++j)
+      y[j] = static_cast<uint8_t>(nearestInt(iscale * scales[j]));
+    storeHalf(y + 80, maxScale / q4scale);
+  } else {
+    std::memset(y, 0, 16);
+    storeHalf(y + 80, 0.f);
+  }
+  if (maxMin > 0) {
+    const float iscale = q4scale / maxMin;
+    for (int j = 0; j < 16; ++j)
+      y[j] |= static_cast<uint8_t>(nearestInt(iscale * mins[j]) << 4);
+    storeHalf(y + 82, maxMin / q4scale);
+  } else {
+    storeHalf(y + 82, 0.f);
+  }
+  requantizeQ2K(x, y, L);
+  packTwoBitPlanes(L, y + 16);
+}
+
+void quantizeBlockQ2KWeighted(const float *x, uint8_t *y, const float *qw) {
+  uint8_t L[kQK], Laux[16], Ls[16], Lm[16];
+  float weight[16], mins[16], scales[16], sw[16];
+  const float sigma2 = sumOfSquares(x, kQK) / kQK; // no factor 2 for Q2_K
+  for (int j = 0; j < 16; ++j) {
+    for (int l = 0; l < 16; ++l)
+      weight[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+    sw[j] = 0;
+    for (int l = 0; l < 16; ++l)
+      sw[j] += weight[l];
+    scales[j] = makeQkxQuants(16, 3, x + 16 * j, weight, L + 16 * j, mins[j], Laux, -0.9f, 0.05f, 36, false);
+  }
+  const float dm = makeQpQuants(16, 15, scales, Ls, sw);
+  const float mm = makeQpQuants(16, 15, mins, Lm, sw);
+  storeHalf(y + 80, dm);
+  storeHalf(y + 82, mm);
+  for (int j = 0; j < 16; ++j)
+    y[j] = static_cast<uint8_t>(Ls[j] | (Lm[j] << 4));
+  requantizeQ2K(x, y, L);
+  packTwoBitPlanes(L, y + 16);
+}
+
+// ---- Q3_K: hmask@0 qs@32 scales@96 d@108 ----------------------------------
+
+/// Stores sixteen 6-bit codes (0..63) in Q3_K's 12-byte scale field.
+void packQ3Scales(const int *codes, uint8_t *scales) {
+  std::memset(scales, 0, 12);
+  for (int j = 0; j < 16; ++j) {
+    const int l = codes[j];
+    if (j < 8)
+      scales[j] = static_cast<uint8_t>(l & 0xF);
+    else
+      scales[j - 8] |= static_cast<uint8_t>((l & 0xF) << 4);
+    scales[j % 4 + 8] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
+  }
+}
+
+int unpackQ3Scale(const uint8_t *scales, int j) {
+  const int low = j < 8 ? scales[j] & 0xF : scales[j - 8] >> 4;
+  const int high = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
+  return (low | (high << 4)) - 32;
+}
+
+void requantizeAndPackQ3K(const float *x, uint8_t *y, int8_t *L) {
+  const float dAll = loadHalf(y + 108);
+  for (int j = 0; j < 16; ++j) {
+    const float d = dAll * unpackQ3Scale(y + 96, j);
+    if (!d)
+      continue;
+    for (int ii = 0; ii < 16; ++ii)
+      L[16 * j + ii] = static_cast<int8_t>(clampInt(nearestInt(x[16 * j + ii] / d), -4, 3) + 4);
+  }
+  std::memset(y, 0, 32);
+  uint8_t low[kQK];
+  for (int i = 0; i < kQK; ++i) {
+    if (L[i] > 3)
+      y[i % 32] |= static_cast<uint8_t>(1u << (i / 32));
+    low[i] = static_cast<uint8_t>(L[i] > 3 ? L[i] - 4 : L[i]);
+  }
+  packTwoBitPlanes(low, y + 32);
+}
+
+void quantizeBlockQ3K(const float *x, uint8_t *y) {
+  int8_t L[kQK];
+  float scales[16];
+  float maxScale = 0, amax = 0;
+  for (int j = 0; j < 16; ++j) {
+    scales[j] = makeQ3Quants(16, 4, x + 16 * j, L + 16 * j, true);
+    if (std::fabs(scales[j]) > amax) {
+      amax = std::fabs(scales[j]);
+      maxScale = scales[j];
+    }
+  }
+  if (maxScale) {
+    const float iscale = -32.f / maxScale;
+    int codes[16];
+    for (int j = 0; j < 16; ++j) {
+      const int8_t l = static_cast<int8_t>(nearestInt(iscale * scales[j]));
+      codes[j] = clampInt(l, -32, 31) + 32;
+    }
+    packQ3Scales(codes, y + 96);
+    storeHalf(y + 108, 1 / iscale);
+  } else {
+    std::memset(y + 96, 0, 12);
+    storeHalf(y + 108, 0.f);
+  }
+  requantizeAndPackQ3K(x, y, L);
+}
+
+void quantizeBlockQ3KWeighted(const float *x, uint8_t *y, const float *qw) {
+  int8_t L[kQK], Ls[16];
+  float scales[16], weight[16], sw[16];
+  const float sigma2 = 2 * sumOfSquares(x, kQK) / kQK;
+  for (int j = 0; j < 16; ++j) {
+    for (int l = 0; l < 16; ++l)
+      weight[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+    float sumw = 0;
+    for (int l = 0; l < 16; ++l)
+      sumw += weight[l];
+    sw[j] = sumw;
+    scales[j] = makeQxQuants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
+  }
+  const float dBlock = makeQxQuants(16, 32, scales, Ls, 1, sw);
+  int codes[16];
+  for (int j = 0; j < 16; ++j)
+    codes[j] = Ls[j];
+  packQ3Scales(codes, y + 96);
+  storeHalf(y + 108, dBlock);
+  requantizeAndPackQ3K(x, y, L);
+}
+
+// ---- Q4_K / Q5_K: d@0 dmin@2 scales@4, Q4_K qs@16, Q5_K qh@16 qs@48 ---------
+
+template <int Nmax>
+void requantizeQ45K(const float *x, const uint8_t *y, uint8_t *L) {
+  const float dAll = loadHalf(y), mAll = loadHalf(y + 2);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    unpackScaleMinK4(j, y + 4, sc, m);
+    const float d = dAll * sc;
+    if (!d)
+      continue;
+    const float dm = mAll * m;
+    for (int ii = 0; ii < 32; ++ii)
+      L[32 * j + ii] = static_cast<uint8_t>(clampInt(nearestInt((x[32 * j + ii] + dm) / d), 0, Nmax));
+  }
+}
+
+template <int Nmax>
+void packQ45K(const uint8_t *L, uint8_t *y) {
+  if (Nmax == 15) {
+    packChunkNibbles(L, y + 16);
+    return;
+  }
+  std::memset(y + 16, 0, 32);
+  for (int i = 0; i < kQK; ++i)
+    if (L[i] > 15)
+      y[16 + i % 32] |= static_cast<uint8_t>(1u << (i / 32));
+  packChunkNibbles(L, y + 48);
+}
+
+/// Reference Q4_K (Nmax 15) and Q5_K (Nmax 31).
+template <int Nmax>
+void quantizeBlockQ45K(const float *x, uint8_t *y) {
+  const float rmin = Nmax == 15 ? -1.f : -0.5f;
+  const int nstep = Nmax == 15 ? 20 : 15;
+  uint8_t L[kQK], Laux[32];
+  float weights[32], mins[8], scales[8];
+  float maxScale = 0, maxMin = 0;
+  for (int j = 0; j < 8; ++j) {
+    const float avX = std::sqrt(sumOfSquares(x + 32 * j, 32) / 32);
+    for (int l = 0; l < 32; ++l)
+      weights[l] = avX + std::fabs(x[32 * j + l]);
+    scales[j] = makeQkxQuants(32, Nmax, x + 32 * j, weights, L + 32 * j, mins[j], Laux, rmin, 0.1f, nstep, false);
+    if (scales[j] > maxScale)
+      maxScale = scales[j];
+    if (mins[j] > maxMin)
+      maxMin = mins[j];
+  }
+  const float invScale = maxScale > 0 ? 63.f / maxScale : 0.f;
+  const float invMin = maxMin > 0 ? 63.f / maxMin : 0.f;
+  uint8_t ls[8], lm[8];
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t s = static_cast<uint8_t>(nearestInt(invScale * scales[j]));
+    const uint8_t m = static_cast<uint8_t>(nearestInt(invMin * mins[j]));
+    ls[j] = s < 63 ? s : 63;
+    lm[j] = m < 63 ? m : 63;
+  }
+  packScaleMinK4(y + 4, ls, lm);
+  storeHalf(y, maxScale / 63.f);
+  storeHalf(y + 2, maxMin / 63.f);
+  requantizeQ45K<Nmax>(x, y, L);
+  packQ45K<Nmax>(L, y);
+}
+
+template <int Nmax>
+void quantizeBlockQ45KWeighted(const float *x, uint8_t *y, const float *qw) {
+  uint8_t L[kQK], Laux[32], Ls[8], Lm[8];
+  float weights[32], sw[8], mins[8], scales[8];
+  const float sigma2 = 2 * sumOfSquares(x, kQK) / kQK;
+  for (int j = 0; j < 8; ++j) {
+    for (int l = 0; l < 32; ++l)
+      weights[l] = qw[32 * j + l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
+    float sumw = 0;
+    for (int l = 0; l < 32; ++l)
+      sumw += weights[l];
+    sw[j] = sumw;
+    scales[j] = makeQkxQuants(32, Nmax, x + 32 * j, weights, L + 32 * j, mins[j], Laux, -0.9f, 0.05f, 36, false);
+  }
+  const float dBlock = makeQpQuants(8, 63, scales, Ls, sw);
+  const float mBlock = makeQpQuants(8, 63, mins, Lm, sw);
+  packScaleMinK4(y + 4, Ls, Lm);
+  storeHalf(y, dBlock);
+  storeHalf(y + 2, mBlock);
+  requantizeQ45K<Nmax>(x, y, L);
+  packQ45K<Nmax>(L, y);
+}
+
+// ---- Q6_K: ql@0 qh@128 scales@192 d@208 -----------------------------------
+
+void quantizeBlockQ6K(const float *x, uint8_t *y, const float *qw) {
+  int8_t L[kQK];
+  float scales[16];
+  float maxScale = 0, maxAbsScale = 0;
+  for (int ib = 0; ib < 16; ++ib) {
+    // With importance Q6_K weighs by the raw importance (no sigma term).
+    scales[ib] = makeQxQuants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw ? qw + 16 * ib : nullptr);
+    if (std::fabs(scales[ib]) > maxAbsScale) {
+      maxAbsScale = std::fabs(scales[ib]);
+      maxScale = scales[ib];
+    }
+  }
+  if (maxAbsScale < kGroupMaxEps) {
+    std::memset(y, 0, 210);
+    return;
+  }
+  const float iscale = -128.f / maxScale;
+  storeHalf(y + 208, 1 / iscale);
+  int8_t *sc = reinterpret_cast<int8_t *>(y + 192);
+  for (int ib = 0; ib < 16; ++ib) {
+    const int s = nearestInt(iscale * scales[ib]);
+    sc[ib] = static_cast<int8_t>(s < 127 ? s : 127);
+  }
+  const float dAll = loadHalf(y + 208);
+  for (int j = 0; j < 16; ++j) {
+    const float d = dAll * sc[j];
+    if (!d)
+      continue;
+    for (int ii = 0; ii < 16; ++ii)
+      L[16 * j + ii] = static_cast<int8_t>(clampInt(nearestInt(x[16 * j + ii] / d), -32, 31) + 32);
+  }
+  uint8_t *ql = y, *qh = y + 128;
+  for (int j = 0; j < kQK; j += 128, ql += 64, qh += 32) {
+    for (int l = 0; l < 32; ++l) {
+      const int q1 = L[j + l], q2 = L[j + l + 32], q3 = L[j + l + 64], q4 = L[j + l + 96];
+      ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
+      ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
+      qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+    }
+  }
+}
+
+// ---- Q8_K: d (fp32)@0 qs@4 bsums@260 --------------------------------------
+
+void quantizeBlockQ8K(const float *x, uint8_t *y) {
+  float max = 0, amax = 0;
+  for (int j = 0; j < kQK; ++j) {
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  }
+  if (!amax) { // ggml leaves bsums untouched here; we zero them
+    std::memset(y, 0, 292);
+    return;
+  }
+  const float iscale = -127.f / max;
+  int8_t *qs = reinterpret_cast<int8_t *>(y + 4);
+  for (int j = 0; j < kQK; ++j) {
+    const int v = nearestInt(iscale * x[j]);
+    qs[j] = static_cast<int8_t>(v < 127 ? v : 127);
+  }
+  for (int j = 0; j < 16; ++j) {
+    int sum = 0;
+    for (int ii = 0; ii < 16; ++ii)
+      sum += qs[16 * j + ii];
+    storeU16(y + 260 + 2 * j, static_cast<uint16_t>(static_cast<int16_t>(sum)));
+  }
+  const float d = 1 / iscale;
+  std::memcpy(y, &d, 4);
+}
+
+template <typename Block, typename Weighted>
+void forEachSuperBlock(const float *x, uint8_t *y, int64_t n, const float *importance, int bytes, Block plain,
+                       Weighted weighted) {
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += bytes) {
+    if (importance)
+      weighted(x, y, importance + b * kQK);
+    else
+      plain(x, y);
+  }
+}
+
+} // namespace
+
+void quantizeRow_Q2_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  forEachSuperBlock(x, y, n, importance, 84, quantizeBlockQ2K, quantizeBlockQ2KWeighted);
+}
+void quantizeRow_Q3_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  forEachSuperBlock(x, y, n, importance, 110, quantizeBlockQ3K, quantizeBlockQ3KWeighted);
+}
+void quantizeRow_Q4_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  forEachSuperBlock(x, y, n, importance, 144, quantizeBlockQ45K<15>, quantizeBlockQ45KWeighted<15>);
+}
+void quantizeRow_Q5_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  forEachSuperBlock(x, y, n, importance, 176, quantizeBlockQ45K<31>, quantizeBlockQ45KWeighted<31>);
+}
+void quantizeRow_Q6_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 210)
+    quantizeBlockQ6K(x, y, importance ? importance + b * kQK : nullptr);
+}
+void quantizeRow_Q8_K(const float *x, uint8_t *y, int64_t n, const float *) {
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 292)
+    quantizeBlockQ8K(x, y);
+}
+
+void dequantizeRow_Q2_K(const uint8_t *y, float *x, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 84) {
+    const float d = loadHalf(y + 80), dmin = loadHalf(y + 82);
+    for (int j = 0; j < 16; ++j) {
+      const float dl = d * (y[j] & 0xF), ml = dmin * (y[j] >> 4);
+      for (int l = 0; l < 16; ++l)
+        x[16 * j + l] = dl * twoBitPlane(y + 16, 16 * j + l) - ml;
+    }
+  }
+}
+
+void dequantizeRow_Q3_K(const uint8_t *y, float *x, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 110) {
+    const float dAll = loadHalf(y + 108);
+    for (int j = 0; j < 16; ++j) {
+      const float dl = dAll * unpackQ3Scale(y + 96, j);
+      for (int l = 0; l < 16; ++l) {
+        const int i = 16 * j + l;
+        const int high = (y[i % 32] >> (i / 32)) & 1;
+        x[i] = dl * (twoBitPlane(y + 32, i) - (high ? 0 : 4));
+      }
+    }
+  }
+}
+
+template <int Nmax>
+void dequantizeRowQ45K(const uint8_t *y, float *x, int64_t n) {
+  const int bytes = Nmax == 15 ? 144 : 176;
+  const int qsOffset = Nmax == 15 ? 16 : 48;
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += bytes) {
+    const float d = loadHalf(y), dmin = loadHalf(y + 2);
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      unpackScaleMinK4(j, y + 4, sc, m);
+      const float d1 = d * sc, m1 = dmin * m;
+      const uint8_t *qs = y + qsOffset + 32 * (j / 2);
+      const int shift = 4 * (j % 2);
+      for (int l = 0; l < 32; ++l) {
+        int q = (qs[l] >> shift) & 0xF;
+        if (Nmax == 31)
+          q += ((y[16 + l] >> j) & 1) << 4;
+        x[32 * j + l] = d1 * q - m1;
+      }
+    }
+  }
+}
+
+void dequantizeRow_Q4_K(const uint8_t *y, float *x, int64_t n) { dequantizeRowQ45K<15>(y, x, n); }
+void dequantizeRow_Q5_K(const uint8_t *y, float *x, int64_t n) { dequantizeRowQ45K<31>(y, x, n); }
+
+void dequantizeRow_Q6_K(const uint8_t *y, float *x, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 210) {
+    const float d = loadHalf(y + 208);
+    const int8_t *sc = reinterpret_cast<const int8_t *>(y + 192);
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t *ql = y + 64 * h, *qh = y + 128 + 32 * h;
+      float *out = x + 128 * h;
+      for (int l = 0; l < 32; ++l) {
+        const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        const int is = 8 * h + l / 16;
+        out[l] = d * sc[is] * q1;
+        out[l + 32] = d * sc[is + 2] * q2;
+        out[l + 64] = d * sc[is + 4] * q3;
+        out[l + 96] = d * sc[is + 6] * q4;
+      }
+    }
+  }
+}
+
+void dequantizeRow_Q8_K(const uint8_t *y, float *x, int64_t n) {
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 292) {
+    float d;
+    std::memcpy(&d, y, 4);
+    for (int j = 0; j < kQK; ++j)
+      x[j] = d * static_cast<int8_t>(y[4 + j]);
+  }
+}
+
+} // namespace lowbit::quant::detail

@@ -1,0 +1,138 @@
+//===- QuantCommon.h - Shared pieces of the block quantizers ---*- C++ -*-===//
+//
+// Private to lib/Quant. The rounding helpers here reproduce what ggml's C code
+// does on x86-64, so that our bytes match llama.cpp's (GGUF_SPEC.md 3.0),
+// including for inputs where a C cast would be undefined behaviour.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_LIB_QUANT_QUANTCOMMON_H
+#define LOWBIT_LIB_QUANT_QUANTCOMMON_H
+
+#include "lowbit/Quant/Half.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace lowbit::quant::detail {
+
+/// A group whose largest magnitude is below this is treated as all zero.
+constexpr float kGroupMaxEps = 1e-15f;
+constexpr int kQK = 256; ///< super-block size of the K, IQ4_XS and TQ formats
+
+/// ggml's nearest_int: adding 1.5 * 2^23 makes the FPU round to an integer
+/// (ties to even) in the low mantissa bits. Exact for |x| < 2^22; outside that
+/// range it is well defined garbage, as in ggml.
+inline int nearestInt(float x) {
+  const float shifted = x + 12582912.f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  return (bits & 0x007fffff) - 0x00400000;
+}
+
+/// A C float -> integer cast as x86-64 executes it (cvttss2si): truncation
+/// toward zero, and INT32_MIN for NaN or anything out of range.
+inline int32_t truncToInt32(float x) {
+  return (x > -2147483648.f && x < 2147483648.f) ? static_cast<int32_t>(x) : INT32_MIN;
+}
+/// (int8_t)x and (uint8_t)x in ggml: the 32-bit conversion, then the low byte.
+inline int8_t truncToInt8(float x) { return static_cast<int8_t>(truncToInt32(x)); }
+inline uint8_t truncToUint8(float x) { return static_cast<uint8_t>(truncToInt32(x)); }
+
+/// lroundf as glibc on x86-64 computes it: ties away from zero, LONG_MIN for
+/// NaN or out of range. Returned as the int that ggml then keeps.
+inline int lroundToInt(float x) {
+  if (!(x > -9.2233720368547758e18f && x < 9.2233720368547758e18f))
+    return static_cast<int>(static_cast<uint64_t>(INT64_MIN) & 0xffffffffu); // low word of LONG_MIN
+  return static_cast<int>(static_cast<int64_t>(std::round(x)));
+}
+
+inline int clampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/// Index of the block field in [0, 16) nearest to x in the sorted table
+/// `values`, ties to the upper entry (ggml's best_index_int8).
+inline int nearestTableIndex(const int8_t *values, float x) {
+  if (x <= values[0])
+    return 0;
+  if (x >= values[15])
+    return 15;
+  int lo = 0, hi = 15;
+  while (hi - lo > 1) {
+    const int mid = (lo + hi) / 2;
+    if (x < values[mid])
+      hi = mid;
+    else
+      lo = mid;
+  }
+  return x - values[hi - 1] < values[hi] - x ? hi - 1 : hi;
+}
+
+/// The K-quants' 6-bit scale and min packing (GGUF_SPEC.md 2.9), used by
+/// Q4_K and Q5_K.
+inline void packScaleMinK4(uint8_t *scales, const uint8_t *ls, const uint8_t *lm) {
+  for (int j = 0; j < 8; ++j) {
+    if (j < 4) {
+      scales[j] = ls[j];
+      scales[j + 4] = lm[j];
+    } else {
+      scales[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+      scales[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
+      scales[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
+    }
+  }
+}
+
+inline void unpackScaleMinK4(int j, const uint8_t *scales, uint8_t &sc, uint8_t &m) {
+  if (j < 4) {
+    sc = scales[j] & 63;
+    m = scales[j + 4] & 63;
+  } else {
+    sc = static_cast<uint8_t>((scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4));
+    m = static_cast<uint8_t>((scales[j + 4] >> 4) | ((scales[j] >> 6) << 4));
+  }
+}
+
+// The searches of GGUF_SPEC.md 3.2 (QuantSearch.cpp). Every sum runs in fp32
+// in element order, as ggml's loops do.
+
+/// make_qx_quants: symmetric levels -nmax..nmax-1, returned in L as l + nmax.
+/// `weights` may be null, then rmseType picks them (1: x^2, 2: 1, 3: |x|, else sqrt|x|).
+float makeQxQuants(int n, int nmax, const float *x, int8_t *L, int rmseType, const float *weights);
+/// make_q3_quants: Q3_K's search without importance (w = x^2).
+float makeQ3Quants(int n, int nmax, const float *x, int8_t *L, bool doRmse);
+/// make_qkx2_quants / make_qkx3_quants (identical once weights are given):
+/// asymmetric levels 0..nmax; returns the scale and sets theMin = -offset >= 0.
+float makeQkxQuants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float &theMin,
+                    uint8_t *Laux, float rmin, float rdelta, int nstep, bool useMad);
+/// make_qp_quants: quantizes non-negative sub-block scales or mins.
+float makeQpQuants(int n, int nmax, const float *x, uint8_t *L, const float *weights);
+
+// Per-family row codecs. `n` is the row length, a multiple of the block size;
+// `importance` is null or n weights.
+#define LOWBIT_DECLARE_CODEC(T)                                                                   \
+  void quantizeRow_##T(const float *x, uint8_t *y, int64_t n, const float *importance);          \
+  void dequantizeRow_##T(const uint8_t *y, float *x, int64_t n);
+LOWBIT_DECLARE_CODEC(Q4_0)
+LOWBIT_DECLARE_CODEC(Q4_1)
+LOWBIT_DECLARE_CODEC(Q5_0)
+LOWBIT_DECLARE_CODEC(Q5_1)
+LOWBIT_DECLARE_CODEC(Q8_0)
+LOWBIT_DECLARE_CODEC(Q8_1)
+LOWBIT_DECLARE_CODEC(Q2_K)
+LOWBIT_DECLARE_CODEC(Q3_K)
+LOWBIT_DECLARE_CODEC(Q4_K)
+LOWBIT_DECLARE_CODEC(Q5_K)
+LOWBIT_DECLARE_CODEC(Q6_K)
+LOWBIT_DECLARE_CODEC(Q8_K)
+LOWBIT_DECLARE_CODEC(IQ4_NL)
+LOWBIT_DECLARE_CODEC(IQ4_XS)
+LOWBIT_DECLARE_CODEC(TQ1_0)
+LOWBIT_DECLARE_CODEC(TQ2_0)
+#undef LOWBIT_DECLARE_CODEC
+
+/// quantize_row_iq4_nl_ref: IQ4_NL without the scale search (ntry = -1).
+void quantizeRowReference_IQ4_NL(const float *x, uint8_t *y, int64_t n);
+
+} // namespace lowbit::quant::detail
+
+#endif // LOWBIT_LIB_QUANT_QUANTCOMMON_H

@@ -1,0 +1,275 @@
+//===- QuantSearch.cpp - Scale searches of the K and legacy quantizers ---===//
+//
+// The helper searches of GGUF_SPEC.md 3.2, written from the spec's prose.
+// Byte-exactness with llama.cpp needs the same fp32 operations in the same
+// order: products are evaluated left to right ((w*x)*l, (w*l)*l) and sums run
+// over the elements in order. lib/Quant builds with -ffp-contract=off so the
+// compiler does not fuse them into FMAs either.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantCommon.h"
+
+namespace lowbit::quant::detail {
+namespace {
+
+float defaultWeight(int rmseType, float x) {
+  switch (rmseType) {
+  case 1:
+    return x * x;
+  case 2:
+    return 1.f;
+  case 3:
+    return std::fabs(x);
+  default:
+    return std::sqrt(std::fabs(x));
+  }
+}
+
+/// The signed value with the largest magnitude (first one on ties).
+float signedMax(int n, const float *x, float &amax) {
+  float max = 0;
+  amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[i];
+    }
+  }
+  return max;
+}
+
+/// Coordinate descent shared by make_q3_quants (Signed: levels -nmax..nmax-1,
+/// weights x^2) and make_qp_quants (levels up to nmax, given weights): move
+/// one level at a time while that raises Sxl^2/Sll, at most 5 passes.
+template <bool Signed, typename Level>
+void refineLevels(int n, int nmax, const float *x, const float *weights, Level *L, float &sumlx,
+                  float &suml2) {
+  for (int pass = 0; pass < 5; ++pass) {
+    int changed = 0;
+    for (int i = 0; i < n; ++i) {
+      const float w = Signed ? x[i] * x[i] : weights[i];
+      const int oldL = L[i];
+      float slx = sumlx - w * x[i] * oldL;
+      float sl2 = suml2 - w * oldL * oldL;
+      // make_qp_quants wants both sums positive before it proposes a move;
+      // make_q3_quants checks sl2 only after the move.
+      if (!(slx > 0) || (!Signed && !(sl2 > 0)))
+        continue;
+      int newL = nearestInt(x[i] * sl2 / slx);
+      newL = Signed ? clampInt(newL, -nmax, nmax - 1) : (newL < nmax ? newL : nmax);
+      if (newL == oldL)
+        continue;
+      slx += w * x[i] * newL;
+      sl2 += w * newL * newL;
+      if (Signed && !(sl2 > 0))
+        continue;
+      if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+        L[i] = static_cast<Level>(newL);
+        sumlx = slx;
+        suml2 = sl2;
+        ++changed;
+      }
+    }
+    if (!changed)
+      break;
+  }
+}
+
+} // namespace
+
+float makeQxQuants(int n, int nmax, const float *x, int8_t *L, int rmseType, const float *weights) {
+  float amax;
+  const float max = signedMax(n, x, amax);
+  if (amax < kGroupMaxEps) {
+    std::memset(L, 0, n);
+    return 0.f;
+  }
+  float iscale = -nmax / max;
+  if (rmseType == 0) {
+    for (int i = 0; i < n; ++i)
+      L[i] = static_cast<int8_t>(nmax + clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1));
+    return 1 / iscale;
+  }
+  const bool returnEarly = rmseType < 0;
+  if (rmseType < 0)
+    rmseType = -rmseType;
+  auto weightOf = [&](int i) { return weights ? weights[i] : defaultWeight(rmseType, x[i]); };
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
+    L[i] = static_cast<int8_t>(l + nmax);
+    const float w = weightOf(i);
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  float scale = suml2 ? sumlx / suml2 : 0.0f;
+  if (returnEarly)
+    return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
+  float best = scale * sumlx;
+  for (int step = -9; step <= 9; ++step) {
+    if (step == 0)
+      continue;
+    iscale = -(nmax + 0.1f * step) / max;
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
+      const float w = weightOf(i);
+      sumlx += w * x[i] * l;
+      suml2 += w * l * l;
+    }
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      for (int i = 0; i < n; ++i)
+        L[i] = static_cast<int8_t>(nmax + clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1));
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+float makeQ3Quants(int n, int nmax, const float *x, int8_t *L, bool doRmse) {
+  float amax;
+  const float max = signedMax(n, x, amax);
+  if (amax < kGroupMaxEps) {
+    std::memset(L, 0, n);
+    return 0.f;
+  }
+  const float iscale = -nmax / max;
+  if (!doRmse) {
+    for (int i = 0; i < n; ++i)
+      L[i] = static_cast<int8_t>(nmax + clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1));
+    return 1 / iscale;
+  }
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = clampInt(nearestInt(iscale * x[i]), -nmax, nmax - 1);
+    L[i] = static_cast<int8_t>(l);
+    const float w = x[i] * x[i];
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  refineLevels<true>(n, nmax, x, nullptr, L, sumlx, suml2);
+  for (int i = 0; i < n; ++i)
+    L[i] = static_cast<int8_t>(L[i] + nmax);
+  return sumlx / suml2;
+}
+
+float makeQkxQuants(int n, int nmax, const float *x, const float *weights, uint8_t *L, float &theMin,
+                    uint8_t *Laux, float rmin, float rdelta, int nstep, bool useMad) {
+  float min = x[0], max = x[0];
+  float sumW = weights[0];
+  float sumX = sumW * x[0];
+  for (int i = 1; i < n; ++i) {
+    if (x[i] < min)
+      min = x[i];
+    if (x[i] > max)
+      max = x[i];
+    const float w = weights[i];
+    sumW += w;
+    sumX += w * x[i];
+  }
+  if (min > 0)
+    min = 0;
+  if (max == min) {
+    std::memset(L, 0, n);
+    theMin = -min;
+    return 0.f;
+  }
+  auto errorOf = [&](float diff) { return useMad ? std::fabs(diff) : diff * diff; };
+  float iscale = nmax / (max - min);
+  float scale = 1 / iscale;
+  float bestError = 0;
+  for (int i = 0; i < n; ++i) {
+    L[i] = static_cast<uint8_t>(clampInt(nearestInt(iscale * (x[i] - min)), 0, nmax));
+    bestError += weights[i] * errorOf(scale * L[i] + min - x[i]);
+  }
+  if (nstep < 1) {
+    theMin = -min;
+    return scale;
+  }
+  for (int step = 0; step <= nstep; ++step) {
+    // `min` may have moved to an accepted candidate's offset: later
+    // candidates use it in both places, as ggml does.
+    iscale = (rmin + rdelta * step + nmax) / (max - min);
+    float sumL = 0, sumL2 = 0, sumXL = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = clampInt(nearestInt(iscale * (x[i] - min)), 0, nmax);
+      Laux[i] = static_cast<uint8_t>(l);
+      const float w = weights[i];
+      sumL += w * l;
+      sumL2 += w * l * l;
+      sumXL += w * l * x[i];
+    }
+    const float D = sumW * sumL2 - sumL * sumL;
+    if (!(D > 0))
+      continue;
+    float thisScale = (sumW * sumXL - sumX * sumL) / D;
+    float thisMin = (sumL2 * sumX - sumL * sumXL) / D;
+    if (thisMin > 0) {
+      thisMin = 0;
+      thisScale = sumXL / sumL2;
+    }
+    float error = 0;
+    for (int i = 0; i < n; ++i)
+      error += weights[i] * errorOf(thisScale * Laux[i] + thisMin - x[i]);
+    if (error < bestError) {
+      std::memcpy(L, Laux, n);
+      bestError = error;
+      scale = thisScale;
+      min = thisMin;
+    }
+  }
+  theMin = -min;
+  return scale;
+}
+
+float makeQpQuants(int n, int nmax, const float *x, uint8_t *L, const float *weights) {
+  float max = 0;
+  for (int i = 0; i < n; ++i)
+    max = max > x[i] ? max : x[i];
+  if (max < kGroupMaxEps) {
+    std::memset(L, 0, n);
+    return 0.f;
+  }
+  float iscale = nmax / max;
+  for (int i = 0; i < n; ++i)
+    L[i] = static_cast<uint8_t>(nearestInt(iscale * x[i]));
+  const float scale = 1 / iscale;
+  float bestMse = 0;
+  for (int i = 0; i < n; ++i) {
+    const float diff = x[i] - scale * L[i];
+    bestMse += weights[i] * diff * diff;
+  }
+  for (int step = -4; step <= 4; ++step) {
+    if (step == 0)
+      continue;
+    const float iscaleStep = (0.1f * step + nmax) / max;
+    const float scaleStep = 1 / iscaleStep;
+    float mse = 0;
+    for (int i = 0; i < n; ++i) {
+      int l = nearestInt(iscaleStep * x[i]);
+      l = l < nmax ? l : nmax;
+      const float diff = x[i] - scaleStep * l;
+      mse += weights[i] * diff * diff;
+    }
+    if (mse < bestMse) {
+      bestMse = mse;
+      iscale = iscaleStep;
+    }
+  }
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    int l = nearestInt(iscale * x[i]);
+    l = l < nmax ? l : nmax;
+    L[i] = static_cast<uint8_t>(l);
+    const float w = weights[i];
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  refineLevels<false>(n, nmax, x, weights, L, sumlx, suml2);
+  return sumlx / suml2;
+}
+
+} // namespace lowbit::quant::detail
