@@ -6,7 +6,7 @@ from lit.llvm import llvm_config
 
 config.name = "lowbit"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.lowbit_obj_root, "test", "lit")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
@@ -16,5 +16,5 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.add_tool_substitutions(["lowbit-opt"], [config.lowbit_tools_dir])
+llvm_config.add_tool_substitutions(["lowbit-opt", "lowbit-quantize"], [config.lowbit_tools_dir])
 config.substitutions.append(("%lowbit_src", config.lowbit_src_root))
