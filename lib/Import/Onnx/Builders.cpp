@@ -1,0 +1,249 @@
+//===- Builders.cpp - IR building helpers shared by the op groups ---------===//
+
+#include "NodeImporter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+
+namespace lowbit::onnx_import {
+
+Type elementTypeFor(MLIRContext *context, DType dtype) {
+  Builder b(context);
+  switch (dtype) {
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16:
+    return b.getBF16Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+    return b.getI8Type();
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+    return b.getI16Type();
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32:
+    return b.getI32Type();
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64:
+    return b.getI64Type();
+  default:
+    return nullptr;
+  }
+}
+
+bool isFloatDType(DType dtype) {
+  return dtype == onnx::TensorProto::FLOAT || dtype == onnx::TensorProto::FLOAT16 ||
+         dtype == onnx::TensorProto::BFLOAT16 || dtype == onnx::TensorProto::DOUBLE;
+}
+
+bool isUnsignedDType(DType dtype) {
+  return dtype == onnx::TensorProto::UINT8 || dtype == onnx::TensorProto::UINT16 ||
+         dtype == onnx::TensorProto::UINT32 || dtype == onnx::TensorProto::UINT64 ||
+         dtype == onnx::TensorProto::BOOL;
+}
+
+std::string dtypeName(DType dtype) {
+  if (onnx::TensorProto_DataType_IsValid(dtype))
+    return onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(dtype));
+  return "unknown type " + std::to_string(dtype);
+}
+
+std::string shapeToString(ArrayRef<int64_t> shape) {
+  if (shape.empty())
+    return "a scalar";
+  std::string text;
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    if (i)
+      text += "x";
+    text += ShapedType::isDynamic(dim) ? "?" : std::to_string(dim);
+  }
+  return text;
+}
+
+FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> result(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t x = d + a.size() >= rank ? a[d + a.size() - rank] : 1;
+    int64_t y = d + b.size() >= rank ? b[d + b.size() - rank] : 1;
+    if (x == 1)
+      result[d] = y;
+    else if (y == 1)
+      result[d] = x;
+    else if (ShapedType::isDynamic(x))
+      result[d] = y; // static y > 1 wins; '?' with '?' stays '?'
+    else if (ShapedType::isDynamic(y) || x == y)
+      result[d] = x;
+    else
+      return failure();
+  }
+  return result;
+}
+
+Value emptyLike(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elementType,
+                ValueRange sources) {
+  SmallVector<Value> dynamicSizes;
+  int64_t rank = shape.size();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!ShapedType::isDynamic(shape[d]))
+      continue;
+    for (Value source : sources) {
+      auto type = cast<RankedTensorType>(source.getType());
+      int64_t i = d - (rank - type.getRank());
+      if (i >= 0 && type.isDynamicDim(i)) {
+        dynamicSizes.push_back(tensor::DimOp::create(b, loc, source, i));
+        break;
+      }
+    }
+  }
+  return tensor::EmptyOp::create(b, loc, shape, elementType, dynamicSizes);
+}
+
+FailureOr<Value> buildElementwise(NodeContext &ctx, ValueRange inputs, Type resultElementType,
+                                  ScalarBody body) {
+  SmallVector<int64_t> shape;
+  for (Value input : inputs) {
+    ArrayRef<int64_t> inputShape = cast<RankedTensorType>(input.getType()).getShape();
+    FailureOr<SmallVector<int64_t>> next = broadcastShapes(shape, inputShape);
+    if (failed(next))
+      return ctx.emitError() << "input shapes " << shapeToString(shape) << " and "
+                             << shapeToString(inputShape) << " do not broadcast";
+    shape = *next;
+  }
+  OpBuilder &b = ctx.builder();
+  MLIRContext *context = b.getContext();
+  int64_t rank = shape.size();
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs) {
+    auto type = cast<RankedTensorType>(input.getType());
+    SmallVector<AffineExpr> exprs;
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      int64_t d = i + rank - type.getRank();
+      bool broadcast = type.getDimSize(i) == 1 && shape[d] != 1;
+      exprs.push_back(broadcast ? getAffineConstantExpr(0, context) : getAffineDimExpr(d, context));
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, context));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  Value init = emptyLike(b, ctx.loc(), shape, resultElementType, inputs);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(b, 
+      ctx.loc(), TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nested, Location loc, ValueRange args) {
+        Value result = body(nested, loc, args.drop_back());
+        linalg::YieldOp::create(nested, loc, result);
+      });
+  return generic.getResult(0);
+}
+
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto floatType = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(floatType, value));
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+Value castScalar(OpBuilder &b, Location loc, Value value, DType from, DType to, Type toType) {
+  Type fromType = value.getType();
+  if (fromType == toType)
+    return value;
+  bool fromFloat = isa<FloatType>(fromType), toFloat = isa<FloatType>(toType);
+  bool fromUnsigned = isUnsignedDType(from);
+  if (toType.isInteger(1)) { // anything non-zero is true
+    Value zero = scalarConstant(b, loc, fromType, 0);
+    if (fromFloat)
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, value, zero);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, value, zero);
+  }
+  if (fromFloat && toFloat) {
+    if (fromType.getIntOrFloatBitWidth() < toType.getIntOrFloatBitWidth())
+      return arith::ExtFOp::create(b, loc, toType, value);
+    return arith::TruncFOp::create(b, loc, toType, value);
+  }
+  if (!fromFloat && toFloat)
+    return fromUnsigned ? arith::UIToFPOp::create(b, loc, toType, value).getResult()
+                        : arith::SIToFPOp::create(b, loc, toType, value).getResult();
+  if (fromFloat)
+    return isUnsignedDType(to) ? arith::FPToUIOp::create(b, loc, toType, value).getResult()
+                               : arith::FPToSIOp::create(b, loc, toType, value).getResult();
+  unsigned fromWidth = fromType.getIntOrFloatBitWidth(), toWidth = toType.getIntOrFloatBitWidth();
+  if (fromWidth > toWidth)
+    return arith::TruncIOp::create(b, loc, toType, value);
+  return fromUnsigned ? arith::ExtUIOp::create(b, loc, toType, value).getResult()
+                      : arith::ExtSIOp::create(b, loc, toType, value).getResult();
+}
+
+std::optional<SmallVector<int64_t>> intValues(DenseElementsAttr attr) {
+  auto intType = dyn_cast<IntegerType>(attr.getElementType());
+  if (!intType)
+    return std::nullopt;
+  SmallVector<int64_t> values;
+  for (const APInt &v : attr.getValues<APInt>())
+    values.push_back(intType.getWidth() == 1 ? v.getZExtValue() : v.getSExtValue());
+  return values;
+}
+
+DenseElementsAttr intConstant(Type elementType, ArrayRef<int64_t> shape, ArrayRef<int64_t> values) {
+  unsigned width = elementType.getIntOrFloatBitWidth();
+  SmallVector<APInt> bits;
+  for (int64_t v : values)
+    bits.push_back(APInt(width, static_cast<uint64_t>(v), /*isSigned=*/width > 1, /*implicitTrunc=*/true));
+  return DenseElementsAttr::get(RankedTensorType::get(shape, elementType), bits);
+}
+
+SmallVector<OpFoldResult> tensorSizes(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(type.isDynamicDim(d) ? OpFoldResult(tensor::DimOp::create(b, loc, value, d).getResult())
+                                         : OpFoldResult(b.getIndexAttr(type.getDimSize(d))));
+  return sizes;
+}
+
+Value reshapeTo(OpBuilder &b, Location loc, Value source, ArrayRef<OpFoldResult> sizes) {
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  SmallVector<int64_t> shape;
+  for (OpFoldResult size : sizes) {
+    std::optional<int64_t> s = getConstantIntValue(size);
+    shape.push_back(s ? *s : ShapedType::kDynamic);
+  }
+  auto resultType = RankedTensorType::get(shape, sourceType.getElementType());
+  if (resultType == sourceType && !sourceType.getNumDynamicDims())
+    return source;
+  auto all = [](int64_t rank) {
+    ReassociationIndices indices;
+    for (int64_t i = 0; i < rank; ++i)
+      indices.push_back(i);
+    return rank ? SmallVector<ReassociationIndices>{indices} : SmallVector<ReassociationIndices>{};
+  };
+  // Rank 0 has no 1-D form: expand it directly (its target is all ones).
+  if (sourceType.getRank() == 0)
+    return tensor::ExpandShapeOp::create(b, loc, resultType, source, SmallVector<ReassociationIndices>{}, sizes);
+  Value flat = source;
+  if (sourceType.getRank() != 1) {
+    int64_t count = sourceType.hasStaticShape() ? sourceType.getNumElements() : ShapedType::kDynamic;
+    flat = tensor::CollapseShapeOp::create(b, 
+        loc, RankedTensorType::get({count}, sourceType.getElementType()), source, all(sourceType.getRank()));
+  }
+  if (resultType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, resultType, flat, SmallVector<ReassociationIndices>{});
+  if (resultType.getRank() == 1)
+    return flat.getType() == resultType ? flat : tensor::CastOp::create(b, loc, resultType, flat).getResult();
+  return tensor::ExpandShapeOp::create(b, loc, resultType, flat, all(resultType.getRank()), sizes);
+}
+
+Value materialize(OpBuilder &b, Location loc, DenseElementsAttr attr) {
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+} // namespace lowbit::onnx_import

@@ -1,0 +1,193 @@
+//===- Matmul.cpp - MatMul and Gemm ---------------------------------------===//
+//
+// Both become one linalg.generic contraction (batch dims broadcast numpy
+// style), so later passes find every matmul through linalg's contraction
+// interface, whatever its batch layout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "NodeImporter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace lowbit::onnx_import {
+namespace {
+
+/// A matrix operand: its value, and whether it is stored transposed.
+struct MatrixOperand {
+  Value value;
+  bool transposed = false;
+};
+
+Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type element,
+                 ArrayRef<Value> dynamicSizes) {
+  Value empty = tensor::EmptyOp::create(b, loc, shape, element, dynamicSizes);
+  Value zero = scalarConstant(b, loc, element, 0);
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// C[batch, m, n] = sum_k A[batch, m, k] * B[batch, k, n] with ONNX MatMul's
+/// rules: 1-D operands gain and then lose a unit dimension; batch dimensions
+/// broadcast.
+FailureOr<Value> buildMatmul(NodeContext &ctx, MatrixOperand a, MatrixOperand b) {
+  OpBuilder &builder = ctx.builder();
+  Location loc = ctx.loc();
+  MLIRContext *context = builder.getContext();
+  auto aType = cast<RankedTensorType>(a.value.getType());
+  auto bType = cast<RankedTensorType>(b.value.getType());
+  if (aType.getRank() == 0 || bType.getRank() == 0)
+    return ctx.emitError() << "needs operands of rank 1 or more";
+  bool hasM = aType.getRank() >= 2, hasN = bType.getRank() >= 2;
+  ArrayRef<int64_t> aShape = aType.getShape(), bShape = bType.getShape();
+  ArrayRef<int64_t> aBatch = aShape.drop_back(hasM ? 2 : 1), bBatch = bShape.drop_back(hasN ? 2 : 1);
+  int64_t aK = a.transposed ? aShape[aShape.size() - 2] : aShape.back();
+  int64_t bK = hasN ? (b.transposed ? bShape.back() : bShape[bShape.size() - 2]) : bShape.back();
+  if (!ShapedType::isDynamic(aK) && !ShapedType::isDynamic(bK) && aK != bK)
+    return ctx.emitError() << "reduction dimensions differ: " << shapeToString(aShape) << " times "
+                           << shapeToString(bShape);
+  FailureOr<SmallVector<int64_t>> batch = broadcastShapes(aBatch, bBatch);
+  if (failed(batch))
+    return ctx.emitError() << "batch dimensions of " << shapeToString(aShape) << " and "
+                           << shapeToString(bShape) << " do not broadcast";
+
+  // Loops: batch..., m?, n?, k.
+  int64_t nb = batch->size();
+  int64_t m = nb, n = nb + (hasM ? 1 : 0), k = n + (hasN ? 1 : 0), loops = k + 1;
+  auto dim = [&](int64_t d) { return getAffineDimExpr(d, context); };
+  auto batchExprs = [&](ArrayRef<int64_t> own) {
+    SmallVector<AffineExpr> exprs;
+    for (size_t i = 0; i < own.size(); ++i) {
+      int64_t d = i + nb - own.size();
+      exprs.push_back(own[i] == 1 && (*batch)[d] != 1 ? getAffineConstantExpr(0, context) : dim(d));
+    }
+    return exprs;
+  };
+  SmallVector<AffineExpr> aExprs = batchExprs(aBatch), bExprs = batchExprs(bBatch), cExprs;
+  if (hasM)
+    aExprs.append(a.transposed ? SmallVector<AffineExpr>{dim(k), dim(m)} : SmallVector<AffineExpr>{dim(m), dim(k)});
+  else
+    aExprs.push_back(dim(k));
+  if (hasN)
+    bExprs.append(b.transposed ? SmallVector<AffineExpr>{dim(n), dim(k)} : SmallVector<AffineExpr>{dim(k), dim(n)});
+  else
+    bExprs.push_back(dim(k));
+  for (int64_t d = 0; d < nb; ++d)
+    cExprs.push_back(dim(d));
+
+  SmallVector<int64_t> shape(*batch);
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < nb; ++d) {
+    if (!ShapedType::isDynamic(shape[d]))
+      continue;
+    // Take the size from whichever operand has this batch dimension dynamic.
+    for (auto [value, own] : {std::pair{a.value, aBatch}, {b.value, bBatch}}) {
+      int64_t i = d - (nb - own.size());
+      if (i >= 0 && ShapedType::isDynamic(own[i])) {
+        dynamicSizes.push_back(tensor::DimOp::create(builder, loc, value, i));
+        break;
+      }
+    }
+  }
+  auto addOutputDim = [&](Value value, int64_t operandDim, int64_t loop) {
+    int64_t size = cast<RankedTensorType>(value.getType()).getDimSize(operandDim);
+    shape.push_back(size);
+    cExprs.push_back(dim(loop));
+    if (ShapedType::isDynamic(size))
+      dynamicSizes.push_back(tensor::DimOp::create(builder, loc, value, operandDim));
+  };
+  if (hasM)
+    addOutputDim(a.value, aShape.size() - (a.transposed ? 1 : 2), m);
+  if (hasN)
+    addOutputDim(b.value, bShape.size() - (b.transposed ? 2 : 1), n);
+
+  Type element = aType.getElementType();
+  Value init = zeroFilled(builder, loc, shape, element, dynamicSizes);
+  SmallVector<utils::IteratorType> iterators(loops, utils::IteratorType::parallel);
+  iterators[k] = utils::IteratorType::reduction;
+  SmallVector<AffineMap> maps = {AffineMap::get(loops, 0, aExprs, context),
+                                 AffineMap::get(loops, 0, bExprs, context),
+                                 AffineMap::get(loops, 0, cExprs, context)};
+  auto generic = linalg::GenericOp::create(builder, 
+      loc, TypeRange{init.getType()}, ValueRange{a.value, b.value}, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value sum;
+        if (isa<FloatType>(element))
+          sum = arith::AddFOp::create(nb, l, args[2], arith::MulFOp::create(nb, l, args[0], args[1]));
+        else
+          sum = arith::AddIOp::create(nb, l, args[2], arith::MulIOp::create(nb, l, args[0], args[1]));
+        linalg::YieldOp::create(nb, l, sum);
+      });
+  return generic.getResult(0);
+}
+
+LogicalResult checkSameNumericType(NodeContext &ctx) {
+  if (ctx.dtype(0) != ctx.dtype(1))
+    return ctx.emitError() << "operands have different element types " << dtypeName(ctx.dtype(0))
+                           << " and " << dtypeName(ctx.dtype(1));
+  if (ctx.dtype(0) == onnx::TensorProto::BOOL)
+    return ctx.emitError() << "does not take bool operands";
+  return success();
+}
+
+LogicalResult importMatMul(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)) || failed(checkSameNumericType(ctx)))
+    return failure();
+  FailureOr<Value> result = buildMatmul(ctx, {ctx.value(0)}, {ctx.value(1)});
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result, ctx.dtype(0));
+  return success();
+}
+
+/// Y = alpha * A' * B' + beta * C, with A' and B' optionally transposed.
+LogicalResult importGemm(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)) || failed(checkSameNumericType(ctx)))
+    return failure();
+  if (ctx.type(0).getRank() != 2 || ctx.type(1).getRank() != 2)
+    return ctx.emitError() << "needs 2-D A and B, got " << shapeToString(ctx.shape(0)) << " and "
+                           << shapeToString(ctx.shape(1));
+  FailureOr<Value> product = buildMatmul(ctx, {ctx.value(0), ctx.intAttr("transA", 0) != 0},
+                                         {ctx.value(1), ctx.intAttr("transB", 0) != 0});
+  if (failed(product))
+    return failure();
+  Type element = ctx.type(0).getElementType();
+  float alpha = ctx.floatAttr("alpha", 1.0f), beta = ctx.floatAttr("beta", 1.0f);
+  Value result = *product;
+  if (alpha != 1.0f) {
+    FailureOr<Value> scaled = buildElementwise(ctx, {result}, element, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+      return arith::MulFOp::create(b, l, a[0], scalarConstant(b, l, element, alpha));
+    });
+    if (failed(scaled))
+      return failure();
+    result = *scaled;
+  }
+  if (ctx.hasInput(2) && beta != 0.0f) {
+    FailureOr<Value> sum = buildElementwise(
+        ctx, {result, ctx.value(2)}, element, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value c = beta == 1.0f ? a[1] : arith::MulFOp::create(b, l, a[1], scalarConstant(b, l, element, beta)).getResult();
+          return isa<FloatType>(element) ? arith::AddFOp::create(b, l, a[0], c).getResult()
+                                         : arith::AddIOp::create(b, l, a[0], c).getResult();
+        });
+    if (failed(sum))
+      return failure();
+    if (cast<RankedTensorType>(sum->getType()).getShape() != cast<RankedTensorType>(result.getType()).getShape())
+      return ctx.emitError() << "C of shape " << shapeToString(ctx.shape(2))
+                             << " does not broadcast to the product's shape";
+    result = *sum;
+  }
+  ctx.setOutput(0, result, ctx.dtype(0));
+  return success();
+}
+
+} // namespace
+
+void addMatmulOps(OpTable &table) {
+  table.add("", "MatMul", importMatMul);
+  table.add("", "Gemm", importGemm);
+}
+
+} // namespace lowbit::onnx_import

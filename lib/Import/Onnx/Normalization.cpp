@@ -1,0 +1,206 @@
+//===- Normalization.cpp - Reductions, Softmax, LayerNormalization --------===//
+
+#include "NodeImporter.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace lowbit::onnx_import {
+namespace {
+
+using Combine = llvm::function_ref<Value(OpBuilder &, Location, Value acc, Value x)>;
+
+/// Reduces `input` over `reduced` (one flag per dimension) with `combine`,
+/// starting from `initial`. With `keepDims` the reduced dimensions stay as 1.
+Value buildReduce(OpBuilder &b, Location loc, Value input, ArrayRef<bool> reduced, bool keepDims,
+                  double initial, Combine combine) {
+  auto type = cast<RankedTensorType>(input.getType());
+  MLIRContext *context = b.getContext();
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> inputSizes = tensorSizes(b, loc, input);
+  SmallVector<OpFoldResult> sizes;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    iterators.push_back(reduced[d] ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (!reduced[d]) {
+      sizes.push_back(inputSizes[d]);
+      outExprs.push_back(getAffineDimExpr(d, context));
+    }
+  }
+  Type element = type.getElementType();
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, element);
+  Value init = linalg::FillOp::create(b, loc, scalarConstant(b, loc, element, initial), empty).getResult(0);
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank), AffineMap::get(rank, 0, outExprs, context)};
+  auto generic = linalg::GenericOp::create(b, 
+      loc, TypeRange{init.getType()}, ValueRange{input}, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(nb, l, combine(nb, l, args[1], args[0]));
+      });
+  Value result = generic.getResult(0);
+  if (!keepDims)
+    return result;
+  SmallVector<OpFoldResult> kept;
+  for (int64_t d = 0; d < rank; ++d)
+    kept.push_back(reduced[d] ? OpFoldResult(b.getIndexAttr(1)) : inputSizes[d]);
+  return reshapeTo(b, loc, result, kept);
+}
+
+Value addValues(OpBuilder &b, Location l, Value acc, Value x) {
+  return isa<FloatType>(x.getType()) ? arith::AddFOp::create(b, l, acc, x).getResult()
+                                     : arith::AddIOp::create(b, l, acc, x).getResult();
+}
+Value maxValues(OpBuilder &b, Location l, Value acc, Value x) {
+  return isa<FloatType>(x.getType()) ? arith::MaximumFOp::create(b, l, acc, x).getResult()
+                                     : arith::MaxSIOp::create(b, l, acc, x).getResult();
+}
+Value minValues(OpBuilder &b, Location l, Value acc, Value x) {
+  return isa<FloatType>(x.getType()) ? arith::MinimumFOp::create(b, l, acc, x).getResult()
+                                     : arith::MinSIOp::create(b, l, acc, x).getResult();
+}
+
+/// The smallest or largest value of an element type, as a reduction's start.
+double lowest(Type t) {
+  if (isa<FloatType>(t))
+    return -std::numeric_limits<double>::infinity();
+  return -std::ldexp(1.0, t.getIntOrFloatBitWidth() - 1);
+}
+double highest(Type t) {
+  if (isa<FloatType>(t))
+    return std::numeric_limits<double>::infinity();
+  return std::ldexp(1.0, t.getIntOrFloatBitWidth() - 1) - 1;
+}
+
+/// The reduced dimensions of a Reduce* node: axes from the attribute (before
+/// the op's opset moved them to an input) or the second input.
+FailureOr<SmallVector<bool>> reducedDims(NodeContext &ctx, int64_t axesInputSince) {
+  int64_t rank = ctx.type(0).getRank();
+  SmallVector<int64_t> axes;
+  if (ctx.opset() >= axesInputSince) {
+    if (ctx.hasInput(1)) {
+      FailureOr<SmallVector<int64_t>> given = ctx.constantInts(1, "axes");
+      if (failed(given))
+        return failure();
+      axes = *given;
+    }
+  } else if (std::optional<SmallVector<int64_t>> given = ctx.intsAttr("axes")) {
+    axes = *given;
+  }
+  bool noopWithEmptyAxes = ctx.intAttr("noop_with_empty_axes", 0) != 0;
+  SmallVector<bool> reduced(rank, axes.empty() && !noopWithEmptyAxes);
+  for (int64_t axis : axes) {
+    FailureOr<int64_t> a = ctx.normalizeAxis(axis, rank, "axis");
+    if (failed(a))
+      return failure();
+    reduced[*a] = true;
+  }
+  return reduced;
+}
+
+template <bool IsMean>
+LogicalResult importReduceSumOrMean(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  // ReduceSum's axes became an input at opset 13, ReduceMean's at 18.
+  FailureOr<SmallVector<bool>> reduced = reducedDims(ctx, IsMean ? 18 : 13);
+  if (failed(reduced))
+    return failure();
+  bool keepDims = ctx.intAttr("keepdims", 1) != 0;
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  Value sum = buildReduce(b, loc, ctx.value(0), *reduced, keepDims, 0, addValues);
+  if (IsMean) {
+    if (!isFloatDType(ctx.dtype(0)))
+      return ctx.emitError() << "needs a float input, got " << dtypeName(ctx.dtype(0));
+    Value count = arith::ConstantIndexOp::create(b, loc, 1);
+    for (auto [d, r] : llvm::enumerate(*reduced))
+      if (r)
+        count = arith::MulIOp::create(b, loc, count, tensor::DimOp::create(b, loc, ctx.value(0), d));
+    Type element = ctx.type(0).getElementType();
+    Value countFloat = arith::UIToFPOp::create(b, loc, element, arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+    FailureOr<Value> mean = buildElementwise(ctx, {sum}, element, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return arith::DivFOp::create(nb, l, a[0], countFloat);
+    });
+    if (failed(mean))
+      return failure();
+    sum = *mean;
+  }
+  ctx.setOutput(0, sum, ctx.dtype(0));
+  return success();
+}
+
+template <bool IsMax>
+LogicalResult importReduceMaxOrMin(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  FailureOr<SmallVector<bool>> reduced = reducedDims(ctx, 18);
+  if (failed(reduced))
+    return failure();
+  Type element = ctx.type(0).getElementType();
+  Value result = buildReduce(ctx.builder(), ctx.loc(), ctx.value(0), *reduced, ctx.intAttr("keepdims", 1) != 0,
+                             IsMax ? lowest(element) : highest(element), IsMax ? maxValues : minValues);
+  ctx.setOutput(0, result, ctx.dtype(0));
+  return success();
+}
+
+/// Softmax and LogSoftmax (opset 13+: along one axis), computed stably:
+/// exp(x - max) / sum, or x - max - log(sum).
+template <bool IsLog>
+LogicalResult importSoftmax(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  if (!isFloatDType(ctx.dtype(0)))
+    return ctx.emitError() << "needs a float input, got " << dtypeName(ctx.dtype(0));
+  int64_t rank = ctx.type(0).getRank();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.intAttr("axis", -1), rank, "axis");
+  if (failed(axis))
+    return failure();
+  SmallVector<bool> reduced(rank, false);
+  reduced[*axis] = true;
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  Type element = ctx.type(0).getElementType();
+  Value x = ctx.value(0);
+  Value max = buildReduce(b, loc, x, reduced, /*keepDims=*/true, lowest(element), maxValues);
+  FailureOr<Value> shifted = buildElementwise(ctx, {x, max}, element, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return arith::SubFOp::create(nb, l, a[0], a[1]);
+  });
+  if (failed(shifted))
+    return failure();
+  FailureOr<Value> exps = buildElementwise(ctx, {*shifted}, element, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return math::ExpOp::create(nb, l, a[0]);
+  });
+  if (failed(exps))
+    return failure();
+  Value sum = buildReduce(b, loc, *exps, reduced, /*keepDims=*/true, 0, addValues);
+  FailureOr<Value> result =
+      IsLog ? buildElementwise(ctx, {*shifted, sum}, element, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                return arith::SubFOp::create(nb, l, a[0], math::LogOp::create(nb, l, a[1]));
+              })
+            : buildElementwise(ctx, {*exps, sum}, element, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                return arith::DivFOp::create(nb, l, a[0], a[1]);
+              });
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result, ctx.dtype(0));
+  return success();
+}
+
+} // namespace
+
+void addNormalizationOps(OpTable &table) {
+  table.add("", "ReduceSum", importReduceSumOrMean<false>);
+  table.add("", "ReduceMean", importReduceSumOrMean<true>);
+  table.add("", "ReduceMax", importReduceMaxOrMin<true>);
+  table.add("", "ReduceMin", importReduceMaxOrMin<false>);
+  table.add("", "Softmax", importSoftmax<false>);
+  table.add("", "LogSoftmax", importSoftmax<true>);
+}
+
+} // namespace lowbit::onnx_import
