@@ -31,7 +31,7 @@ public:
       return s;
     if (v < 0 || static_cast<uint64_t>(v) > (size_ - pos_) / bytesEach)
       return Status::error("imatrix byte " + std::to_string(at) + ": " + what + " " + std::to_string(v) +
-                           " is negative or larger than the " + std::to_string(size_ - pos_) + " bytes left");
+                           " is negative or cannot fit in the " + std::to_string(size_ - pos_) + " bytes left");
     return Status::ok();
   }
   Status readString(std::string &s, const std::string &what) {
