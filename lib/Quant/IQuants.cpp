@@ -17,16 +17,20 @@ constexpr int kBlock = 32;
 
 /// Sxq = sum w*T[q]*x and Sqq = sum w*T[q]^2 for the codes nearest id*x.
 void tableFit(const float *x, const float *weight, float id, uint8_t *L, float &sumqx, float &sumq2) {
+  // The codes first (independent, so this loop vectorizes), then the sums in
+  // element order as ggml adds them.
+  uint8_t codes[kBlock];
+  for (int j = 0; j < kBlock; ++j)
+    codes[j] = static_cast<uint8_t>(nearestTableIndex(kIq4Values, id * x[j]));
   sumqx = sumq2 = 0;
   for (int j = 0; j < kBlock; ++j) {
-    const int l = nearestTableIndex(kIq4Values, id * x[j]);
-    if (L)
-      L[j] = static_cast<uint8_t>(l);
-    const float q = kIq4Values[l];
+    const float q = kIq4Values[codes[j]];
     const float w = weight[j];
     sumqx += w * q * x[j];
     sumq2 += w * q * q;
   }
+  if (L)
+    std::memcpy(L, codes, kBlock);
 }
 
 /// The best scale of one block of 32; sets its codes L. Returns 0 for an

@@ -49,22 +49,20 @@ inline int lroundToInt(float x) {
 
 inline int clampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-/// Index of the block field in [0, 16) nearest to x in the sorted table
-/// `values`, ties to the upper entry (ggml's best_index_int8).
+/// Index of the entry of the sorted 16-entry table `values` nearest to x,
+/// ties to the upper entry, exactly as ggml's best_index_int8 (a binary
+/// search). Counting the entries <= x finds the same bracketing pair without
+/// branches, so loops over a block vectorize; the final comparison is ggml's
+/// own, operation for operation.
 inline int nearestTableIndex(const int8_t *values, float x) {
   if (x <= values[0])
     return 0;
-  if (x >= values[15])
+  if (x >= values[15] || x != x) // the binary search walks NaN to the top
     return 15;
-  int lo = 0, hi = 15;
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    if (x < values[mid])
-      hi = mid;
-    else
-      lo = mid;
-  }
-  return x - values[hi - 1] < values[hi] - x ? hi - 1 : hi;
+  int lo = 0;
+  for (int k = 1; k < 15; ++k)
+    lo += x >= values[k];
+  return x - values[lo] < values[lo + 1] - x ? lo : lo + 1;
 }
 
 /// The K-quants' 6-bit scale and min packing (GGUF_SPEC.md 2.9), used by

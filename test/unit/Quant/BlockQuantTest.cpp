@@ -484,6 +484,67 @@ TEST(BlockQuant, TQ1_0KnownDecode) {
   EXPECT_EQ(packed[0], 200);
 }
 
+// ---- change detector -----------------------------------------------------------
+
+uint64_t fnv1a(const std::vector<uint8_t> &bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (uint8_t c : bytes) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+TEST(BlockQuant, OutputBytesAreStable) {
+  // Hashes of every quantizer's output on fixed input (64 rows of 1024, a
+  // sum of three uniforms with every 16th weight scaled by 8 as outliers;
+  // mt19937 and float arithmetic only, so the input is the same everywhere).
+  // They were recorded from this implementation: a change means the bytes
+  // changed, which must be deliberate (it cannot be checked against
+  // llama.cpp here; the golden test above checks the error it gives).
+  // Columns: default path, with importance, reference (`_ref`) path.
+  struct Expected { GgmlType type; uint64_t plain, importance, reference; };
+  const Expected expected[] = {
+      {GgmlType::Q4_0, 0x73e0c4588009906bull, 0xa9c50c95eea7f422ull, 0x73e0c4588009906bull},
+      {GgmlType::Q4_1, 0xf4038ca89b17541eull, 0x727bdabbc975c026ull, 0xf4038ca89b17541eull},
+      {GgmlType::Q5_0, 0xf57f82df26a891c7ull, 0x01744fcb3a868b09ull, 0xf57f82df26a891c7ull},
+      {GgmlType::Q5_1, 0x7a29d44b58ad3200ull, 0x7539bc920d510a06ull, 0x7a29d44b58ad3200ull},
+      {GgmlType::Q8_0, 0xb6f7a412f008c311ull, 0xb6f7a412f008c311ull, 0xb6f7a412f008c311ull},
+      {GgmlType::Q8_1, 0x159441c8440f13beull, 0x159441c8440f13beull, 0x159441c8440f13beull},
+      {GgmlType::Q2_K, 0x981f78e4a22948e7ull, 0x612a7f2af331d0ceull, 0x981f78e4a22948e7ull},
+      {GgmlType::Q3_K, 0x6247d7e1a554e873ull, 0x65a23f2bd06b2d89ull, 0x6247d7e1a554e873ull},
+      {GgmlType::Q4_K, 0x74e80507271ffc71ull, 0x70c16610e8b0747eull, 0x74e80507271ffc71ull},
+      {GgmlType::Q5_K, 0x69c0dbcb2d1c2024ull, 0x6ce41f5b95671169ull, 0x69c0dbcb2d1c2024ull},
+      {GgmlType::Q6_K, 0xbcfc43a30d06fc01ull, 0xb84f5509eb13cb90ull, 0xbcfc43a30d06fc01ull},
+      {GgmlType::Q8_K, 0x2e960549daccf4ffull, 0x2e960549daccf4ffull, 0x2e960549daccf4ffull},
+      {GgmlType::IQ4_NL, 0xf124a0203d30fa90ull, 0x1aa56a5b5ece779aull, 0x1f5ec57590d8bc66ull},
+      {GgmlType::IQ4_XS, 0x9f4f80dc3d643d86ull, 0x86a0b0313241723full, 0x9f4f80dc3d643d86ull},
+      {GgmlType::TQ1_0, 0xa24f6484108f9c9bull, 0xa24f6484108f9c9bull, 0xa24f6484108f9c9bull},
+      {GgmlType::TQ2_0, 0xc7827493249c1546ull, 0xc7827493249c1546ull, 0xc7827493249c1546ull},
+      {GgmlType::F16, 0xdd6df2fb3c8f3c9full, 0xdd6df2fb3c8f3c9full, 0xdd6df2fb3c8f3c9full},
+      {GgmlType::BF16, 0x2b7bdfdcd13025d4ull, 0x2b7bdfdcd13025d4ull, 0x2b7bdfdcd13025d4ull},
+  };
+  if (fmaContractBuild())
+    GTEST_SKIP() << "the hashes are those of the default (no FMA) build";
+  const int64_t rows = 64, n = 1024;
+  std::mt19937 rng(123);
+  auto uniform = [&] { return (rng() >> 8) * (1.f / 16777216.f); };
+  std::vector<float> x(rows * n), w(n);
+  for (float &v : x) {
+    const float a = uniform(), b = uniform(), c = uniform();
+    v = (a + b + c - 1.5f) * ((rng() & 15) == 0 ? 8.f : 1.f);
+  }
+  for (float &v : w)
+    v = uniform() * 4.f + 0.01f;
+  for (const Expected &e : expected) {
+    std::vector<uint8_t> ref(rowBytes(e.type, n) * rows);
+    ASSERT_TRUE(quantizeRowsReference(e.type, x.data(), ref.data(), rows, n).isOk());
+    EXPECT_EQ(fnv1a(quantize(e.type, x, rows)), e.plain) << nameOf(e.type);
+    EXPECT_EQ(fnv1a(quantize(e.type, x, rows, w.data())), e.importance) << nameOf(e.type);
+    EXPECT_EQ(fnv1a(ref), e.reference) << nameOf(e.type);
+  }
+}
+
 // ---- plain conversions -------------------------------------------------------
 
 TEST(Half, Fp16RoundsToNearestEven) {
