@@ -137,6 +137,25 @@ double bitsPerWeight(const Format &f, int64_t rowLength) {
   return static_cast<double>(codeBitsPerRow(f, rowLength)) / rowLength;
 }
 
+uint64_t encodeFormat(const Format &f) {
+  return uint64_t(f.kind) | uint64_t(f.bits & 0xff) << 8 | uint64_t(f.granularity) << 16 |
+         uint64_t(f.offset) << 20 | uint64_t(f.codebooks & 0xff) << 24 |
+         uint64_t(f.groupSize & 0xffffffff) << 32;
+}
+
+std::optional<Format> decodeFormat(uint64_t word) {
+  uint64_t kind = word & 0xff, granularity = (word >> 16) & 0xf, offset = (word >> 20) & 0xf;
+  if (kind >= kKindNames.size() || granularity > uint64_t(Granularity::Group) ||
+      offset > uint64_t(Offset::Min))
+    return std::nullopt;
+  Format f{static_cast<FormatKind>(kind), unsigned((word >> 8) & 0xff),
+           static_cast<Granularity>(granularity), int64_t(word >> 32), static_cast<Offset>(offset),
+           unsigned((word >> 24) & 0xff)};
+  if (!checkFormat(f).empty())
+    return std::nullopt;
+  return f;
+}
+
 std::string toString(const Format &f) {
   std::string s(formatKindName(f.kind));
   if (isBlockFormat(f.kind))

@@ -121,6 +121,13 @@ std::string applyFormatOption(Format &format, std::string_view key, std::optiona
 /// command line. On failure returns nullopt and says why in `error`.
 std::optional<Format> parseFormat(std::string_view text, std::string &error);
 
+/// The format as one 64-bit word, as compiled code passes it to the runtime's
+/// kernels: kind | bits << 8 | granularity << 16 | offset << 20 |
+/// codebooks << 24 | groupSize << 32.
+uint64_t encodeFormat(const Format &format);
+/// The inverse; nullopt when the word is not a valid format.
+std::optional<Format> decodeFormat(uint64_t word);
+
 /// A readable one-line form, e.g. "int4, group = 128, asym" or "q4_k"; the
 /// same text the #lowbit.format attribute prints between its angle brackets.
 std::string toString(const Format &format);

@@ -97,6 +97,18 @@ TEST(Format, RejectsInconsistentStructs) {
   EXPECT_EQ(checkRowLength(Format::integer(4), 0), "rows must have at least one weight, got 0");
 }
 
+TEST(Format, EncodesAsOneWord) {
+  for (const char *text : {"q4_k", "int4, group = 128, asym", "int8, per_tensor", "int2, group = 16, min",
+                           "codebook, codebooks = 2, bits = 8, group = 8", "ternary, per_channel"}) {
+    Format f = parse(text);
+    std::optional<Format> back = decodeFormat(encodeFormat(f));
+    ASSERT_TRUE(back) << text;
+    EXPECT_EQ(*back, f) << text;
+  }
+  EXPECT_FALSE(decodeFormat(0xff));                 // no such kind
+  EXPECT_FALSE(decodeFormat(uint64_t(9) << 8));     // int9
+}
+
 TEST(Format, RowLengthMustFitBlocks) {
   EXPECT_EQ(checkRowLength(parse("q4_0"), 100),
             "the reduction dimension (100) is not a multiple of the q4_0 block size (32)");
