@@ -53,13 +53,13 @@ void requantizeQ2K(const float *x, uint8_t *y, uint8_t *L) {
 }
 
 void quantizeBlockQ2K(const float *x, uint8_t *y) {
-  uint8_t L[kQK], Laux[16];
-  float weights[16], mins[16], scales[16];
+  uint8_t L[kQK];
+  float weights[kQK], mins[16], scales[16];
   float maxScale = 0, maxMin = 0;
+  for (int i = 0; i < kQK; ++i)
+    weights[i] = std::fabs(x[i]);
+  makeQkxQuantsLanes<16>(16, 3, x, weights, L, scales, mins, -0.5f, 0.1f, 15, true);
   for (int j = 0; j < 16; ++j) {
-    for (int l = 0; l < 16; ++l)
-      weights[l] = std::fabs(x[16 * j + l]);
-    scales[j] = makeQkxQuants(16, 3, x + 16 * j, weights, L + 16 * j, mins[j], Laux, -0.5f, 0.1f, 15, true);
     if (scales[j] > maxScale)
       maxScale = scales[j];
     if (mins[j] > maxMin)
@@ -88,17 +88,17 @@ void quantizeBlockQ2K(const float *x, uint8_t *y) {
 }
 
 void quantizeBlockQ2KWeighted(const float *x, uint8_t *y, const float *qw) {
-  uint8_t L[kQK], Laux[16], Ls[16], Lm[16];
-  float weight[16], mins[16], scales[16], sw[16];
+  uint8_t L[kQK], Ls[16], Lm[16];
+  float weight[kQK], mins[16], scales[16], sw[16];
   const float sigma2 = sumOfSquares(x, kQK) / kQK; // no factor 2 for Q2_K
+  for (int i = 0; i < kQK; ++i)
+    weight[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
   for (int j = 0; j < 16; ++j) {
-    for (int l = 0; l < 16; ++l)
-      weight[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
     sw[j] = 0;
     for (int l = 0; l < 16; ++l)
-      sw[j] += weight[l];
-    scales[j] = makeQkxQuants(16, 3, x + 16 * j, weight, L + 16 * j, mins[j], Laux, -0.9f, 0.05f, 36, false);
+      sw[j] += weight[16 * j + l];
   }
+  makeQkxQuantsLanes<16>(16, 3, x, weight, L, scales, mins, -0.9f, 0.05f, 36, false);
   const float dm = makeQpQuants(16, 15, scales, Ls, sw);
   const float mm = makeQpQuants(16, 15, mins, Lm, sw);
   storeHalf(y + 80, dm);
@@ -233,14 +233,16 @@ template <int Nmax>
 void quantizeBlockQ45K(const float *x, uint8_t *y) {
   const float rmin = Nmax == 15 ? -1.f : -0.5f;
   const int nstep = Nmax == 15 ? 20 : 15;
-  uint8_t L[kQK], Laux[32];
-  float weights[32], mins[8], scales[8];
+  uint8_t L[kQK];
+  float weights[kQK], mins[8], scales[8];
   float maxScale = 0, maxMin = 0;
   for (int j = 0; j < 8; ++j) {
     const float avX = std::sqrt(sumOfSquares(x + 32 * j, 32) / 32);
     for (int l = 0; l < 32; ++l)
-      weights[l] = avX + std::fabs(x[32 * j + l]);
-    scales[j] = makeQkxQuants(32, Nmax, x + 32 * j, weights, L + 32 * j, mins[j], Laux, rmin, 0.1f, nstep, false);
+      weights[32 * j + l] = avX + std::fabs(x[32 * j + l]);
+  }
+  makeQkxQuantsLanes<8>(32, Nmax, x, weights, L, scales, mins, rmin, 0.1f, nstep, false);
+  for (int j = 0; j < 8; ++j) {
     if (scales[j] > maxScale)
       maxScale = scales[j];
     if (mins[j] > maxMin)
@@ -264,18 +266,18 @@ void quantizeBlockQ45K(const float *x, uint8_t *y) {
 
 template <int Nmax>
 void quantizeBlockQ45KWeighted(const float *x, uint8_t *y, const float *qw) {
-  uint8_t L[kQK], Laux[32], Ls[8], Lm[8];
-  float weights[32], sw[8], mins[8], scales[8];
+  uint8_t L[kQK], Ls[8], Lm[8];
+  float weights[kQK], sw[8], mins[8], scales[8];
   const float sigma2 = 2 * sumOfSquares(x, kQK) / kQK;
+  for (int i = 0; i < kQK; ++i)
+    weights[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
   for (int j = 0; j < 8; ++j) {
-    for (int l = 0; l < 32; ++l)
-      weights[l] = qw[32 * j + l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
     float sumw = 0;
     for (int l = 0; l < 32; ++l)
-      sumw += weights[l];
+      sumw += weights[32 * j + l];
     sw[j] = sumw;
-    scales[j] = makeQkxQuants(32, Nmax, x + 32 * j, weights, L + 32 * j, mins[j], Laux, -0.9f, 0.05f, 36, false);
   }
+  makeQkxQuantsLanes<8>(32, Nmax, x, weights, L, scales, mins, -0.9f, 0.05f, 36, false);
   const float dBlock = makeQpQuants(8, 63, scales, Ls, sw);
   const float mBlock = makeQpQuants(8, 63, mins, Lm, sw);
   packScaleMinK4(y + 4, Ls, Lm);

@@ -273,3 +273,110 @@ float makeQpQuants(int n, int nmax, const float *x, uint8_t *L, const float *wei
 }
 
 } // namespace lowbit::quant::detail
+
+namespace lowbit::quant::detail {
+
+template <int Lanes>
+void makeQkxQuantsLanes(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *scaleOut,
+                        float *theMinOut, float rmin, float rdelta, int nstep, bool useMad) {
+  // Lane j is group j (x + j*n). Every array below is [element][lane], so the
+  // innermost loops run over lanes and vectorize, while each lane's sums still
+  // accumulate its elements in order, exactly as makeQkxQuants does.
+  constexpr int kMaxN = 32;
+  float xt[kMaxN][Lanes], wt[kMaxN][Lanes];
+  uint8_t best[kMaxN][Lanes], aux[kMaxN][Lanes];
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < Lanes; ++j) {
+      xt[i][j] = x[j * n + i];
+      wt[i][j] = weights[j * n + i];
+    }
+  float min[Lanes], max[Lanes], sumW[Lanes], sumX[Lanes];
+  for (int j = 0; j < Lanes; ++j) {
+    min[j] = max[j] = xt[0][j];
+    sumW[j] = wt[0][j];
+    sumX[j] = sumW[j] * xt[0][j];
+  }
+  for (int i = 1; i < n; ++i)
+    for (int j = 0; j < Lanes; ++j) {
+      min[j] = xt[i][j] < min[j] ? xt[i][j] : min[j];
+      max[j] = xt[i][j] > max[j] ? xt[i][j] : max[j];
+      sumW[j] += wt[i][j];
+      sumX[j] += wt[i][j] * xt[i][j];
+    }
+  bool flat[Lanes];
+  float scale[Lanes], bestError[Lanes], iscale[Lanes], startMin[Lanes];
+  for (int j = 0; j < Lanes; ++j) {
+    min[j] = min[j] > 0 ? 0 : min[j];
+    startMin[j] = min[j];
+    // A flat group stops here in makeQkxQuants; its lane runs on with
+    // meaningless numbers that are dropped at the end.
+    flat[j] = max[j] == min[j];
+    iscale[j] = nmax / (max[j] - min[j]);
+    scale[j] = 1 / iscale[j];
+    bestError[j] = 0;
+  }
+  auto errorOf = [useMad](float diff) { return useMad ? std::fabs(diff) : diff * diff; };
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < Lanes; ++j) {
+      best[i][j] = static_cast<uint8_t>(clampInt(nearestInt(iscale[j] * (xt[i][j] - min[j])), 0, nmax));
+      bestError[j] += wt[i][j] * errorOf(scale[j] * best[i][j] + min[j] - xt[i][j]);
+    }
+  for (int step = 0; nstep >= 1 && step <= nstep; ++step) {
+    const float numerator = rmin + rdelta * step + nmax;
+    float sumL[Lanes] = {}, sumL2[Lanes] = {}, sumXL[Lanes] = {};
+    for (int j = 0; j < Lanes; ++j)
+      iscale[j] = numerator / (max[j] - min[j]);
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < Lanes; ++j) {
+        const int l = clampInt(nearestInt(iscale[j] * (xt[i][j] - min[j])), 0, nmax);
+        aux[i][j] = static_cast<uint8_t>(l);
+        const float w = wt[i][j];
+        sumL[j] += w * l;
+        sumL2[j] += w * l * l;
+        sumXL[j] += w * l * xt[i][j];
+      }
+    float thisScale[Lanes], thisMin[Lanes], error[Lanes] = {};
+    bool valid[Lanes];
+    for (int j = 0; j < Lanes; ++j) {
+      const float D = sumW[j] * sumL2[j] - sumL[j] * sumL[j];
+      valid[j] = D > 0;
+      thisScale[j] = (sumW[j] * sumXL[j] - sumX[j] * sumL[j]) / D;
+      thisMin[j] = (sumL2[j] * sumX[j] - sumL[j] * sumXL[j]) / D;
+      if (thisMin[j] > 0) {
+        thisMin[j] = 0;
+        thisScale[j] = sumXL[j] / sumL2[j];
+      }
+    }
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < Lanes; ++j)
+        error[j] += wt[i][j] * errorOf(thisScale[j] * aux[i][j] + thisMin[j] - xt[i][j]);
+    bool accepted[Lanes];
+    bool any = false;
+    for (int j = 0; j < Lanes; ++j) {
+      accepted[j] = valid[j] && error[j] < bestError[j];
+      any |= accepted[j];
+      if (accepted[j]) {
+        bestError[j] = error[j];
+        scale[j] = thisScale[j];
+        min[j] = thisMin[j];
+      }
+    }
+    if (any)
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < Lanes; ++j)
+          best[i][j] = accepted[j] ? aux[i][j] : best[i][j];
+  }
+  for (int j = 0; j < Lanes; ++j) {
+    scaleOut[j] = flat[j] ? 0.f : scale[j];
+    theMinOut[j] = flat[j] ? -startMin[j] : -min[j];
+    for (int i = 0; i < n; ++i)
+      L[j * n + i] = flat[j] ? 0 : best[i][j];
+  }
+}
+
+template void makeQkxQuantsLanes<8>(int, int, const float *, const float *, uint8_t *, float *, float *, float,
+                                    float, int, bool);
+template void makeQkxQuantsLanes<16>(int, int, const float *, const float *, uint8_t *, float *, float *, float,
+                                     float, int, bool);
+
+} // namespace lowbit::quant::detail
