@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -563,6 +567,28 @@ TEST(Half, Fp16RoundsToNearestEven) {
   for (uint32_t h = 0; h < 0x7C00; ++h) // every finite half round-trips
     ASSERT_EQ(fp32ToFp16(fp16ToFp32(static_cast<uint16_t>(h))), h);
 }
+
+#if defined(__x86_64__) && defined(__clang__)
+__attribute__((target("f16c"))) uint16_t hardwareFp16(float f) { return _cvtss_sh(f, 0); }
+__attribute__((target("f16c"))) float hardwareFp32(uint16_t h) { return _cvtsh_ss(h); }
+
+TEST(Half, MatchesF16CHardware) {
+  // ggml converts with F16C where it can; its software fallback rounds the
+  // same way. Every 257th float bit pattern (all exponents, varied mantissas)
+  // and every half must convert as the hardware does. (Checked offline for
+  // all 2^32 floats too.)
+  if (!__builtin_cpu_supports("f16c"))
+    GTEST_SKIP() << "no F16C on this CPU";
+  for (uint64_t u = 0; u <= 0xffffffffull; u += 257) {
+    const float f = bitsToFloat(static_cast<uint32_t>(u));
+    if (f == f)
+      ASSERT_EQ(fp32ToFp16(f), hardwareFp16(f)) << std::hex << u;
+  }
+  for (uint32_t h = 0; h < 0x10000; ++h)
+    ASSERT_EQ(floatBits(fp16ToFp32(static_cast<uint16_t>(h))), floatBits(hardwareFp32(static_cast<uint16_t>(h))))
+        << std::hex << h;
+}
+#endif
 
 TEST(Half, Bf16RoundsToNearestEven) {
   EXPECT_EQ(fp32ToBf16(1.0f), 0x3F80);
