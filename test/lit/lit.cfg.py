@@ -1,4 +1,5 @@
 # lit configuration for lowbit's FileCheck tests.
+import glob
 import os
 import sys
 
@@ -22,3 +23,10 @@ llvm_config.add_tool_substitutions(["lowbit-opt", "lowbit-compile", "lowbit-quan
 config.substitutions.append(("%lowbit_src", config.lowbit_src_root))
 # The interpreter lit runs under (Debian's, with python3-onnx and numpy).
 config.substitutions.append(("%python", sys.executable))
+
+# scripts/setup.sh's venv holds llama-cpp-python: where it exists,
+# lowbit-quantize's output is compared with llama.cpp's byte for byte.
+lowbit_venv = os.path.join(os.environ.get("LOWBIT_CACHE", os.path.expanduser("~/.cache/lowbit")), "venv")
+if glob.glob(os.path.join(lowbit_venv, "lib", "python3*", "site-packages", "llama_cpp", "__init__.py")):
+    config.available_features.add("llama-cpp")
+    config.substitutions.append(("%llama_cpp_python", os.path.join(lowbit_venv, "bin", "python")))

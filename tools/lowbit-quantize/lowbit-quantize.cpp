@@ -1,7 +1,7 @@
 //===- lowbit-quantize.cpp - llama-quantize, byte-compatible ---------------===//
 //
 //   lowbit-quantize IN.gguf OUT.gguf --type Q4_K_M [--imatrix FILE] [--threads N]
-//   lowbit-quantize --stats IN.gguf [--reference FLOAT.gguf]
+//   lowbit-quantize --stats IN.gguf [--reference FLOAT.gguf] [--metadata]
 //
 // Quantizing does what llama-quantize does: every tensor is decoded to f32
 // (F32, F16, BF16 or an already-quantized type), given its type by the mix's
@@ -41,7 +41,7 @@ struct Settings {
   std::vector<std::string> files;
   std::string type, imatrix, reference;
   int threads = 0;
-  bool leaveOutput = false, pure = false, stats = false;
+  bool leaveOutput = false, pure = false, stats = false, showMetadata = false;
 };
 Settings settings;
 
@@ -152,7 +152,11 @@ void printProgress(size_t i, size_t n, const TensorInfo &in, const TensorPlan &p
 
 Metadata outputMetadata(const GgufReader &input, Mix mix, const ImportanceMatrix *imatrix) {
   Metadata md = input.metadata();
+  // ggml's gguf_set_val_* removes an existing key and appends it: the keys
+  // llama-quantize sets always end up last, in this order.
+  md.erase("general.quantization_version");
   md.set("general.quantization_version", Value::scalar<uint32_t>(2));
+  md.erase("general.file_type");
   md.set("general.file_type", Value::scalar<uint32_t>(fileTypeOf(mix)));
   if (imatrix) {
     md.set("quantize.imatrix.file", Value::string(settings.imatrix));
@@ -297,6 +301,9 @@ void printFileFacts(const std::string &path, const GgufReader &input) {
   }
   if (std::optional<uint64_t> version = input.metadata().getUnsigned("general.quantization_version"))
     std::printf("general.quantization_version: %llu\n", static_cast<unsigned long long>(*version));
+  if (settings.showMetadata)
+    for (const auto &[key, value] : input.metadata().entries())
+      std::printf("  %s = %s\n", key.c_str(), value.toDisplayString().c_str());
 }
 
 int printStats(const std::string &path) {
@@ -359,7 +366,7 @@ void claimOptionNames(std::initializer_list<const char *> names) {
 }
 
 void parseCommandLine(int argc, char **argv) {
-  claimOptionNames({"type", "imatrix", "threads", "leave-output-tensor", "pure", "stats", "reference"});
+  claimOptionNames({"type", "imatrix", "threads", "leave-output-tensor", "pure", "stats", "reference", "metadata"});
   cl::OptionCategory category("lowbit-quantize options");
   cl::list<std::string> files(cl::Positional, cl::desc("IN.gguf OUT.gguf [TYPE]"), cl::cat(category));
   cl::opt<std::string> type("type", cl::desc("The quantization mix (Q4_K_M, Q8_0, ...)"), cl::value_desc("mix"),
@@ -374,11 +381,13 @@ void parseCommandLine(int argc, char **argv) {
   cl::opt<bool> stats("stats", cl::desc("Print each tensor's type, shape and bits per weight"), cl::cat(category));
   cl::opt<std::string> reference("reference", cl::desc("With --stats: a float model to measure the RMSE against"),
                                  cl::value_desc("file"), cl::cat(category));
+  cl::opt<bool> showMetadata("metadata", cl::desc("With --stats: list every metadata key and value"),
+                             cl::cat(category));
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv,
                               "lowbit-quantize: quantize a GGUF model with llama.cpp's mixes\n\n"
                               "  lowbit-quantize IN.gguf OUT.gguf --type Q4_K_M [--imatrix FILE] [--threads N]\n"
-                              "  lowbit-quantize --stats IN.gguf [--reference FLOAT.gguf]\n");
+                              "  lowbit-quantize --stats IN.gguf [--reference FLOAT.gguf] [--metadata]\n");
   settings.files.assign(files.begin(), files.end());
   settings.type = type;
   settings.imatrix = imatrix;
@@ -387,6 +396,7 @@ void parseCommandLine(int argc, char **argv) {
   settings.leaveOutput = leaveOutput;
   settings.pure = pure;
   settings.stats = stats;
+  settings.showMetadata = showMetadata;
 }
 
 } // namespace

@@ -5,7 +5,10 @@ Standard library only (struct, array). The layout follows GGUF_SPEC.md
 section 1: header, metadata, tensor infos, zero padding to the alignment,
 then each tensor's data padded to the alignment.
 
-  make_gguf.py OUT [--variant NAME] [--dtype f32|f16] [--layers N]
+  make_gguf.py OUT [--variant NAME] [--dtype f32|f16] [--layers N] [--llama-keys]
+
+--llama-keys adds the hyper-parameters llama.cpp's loader requires, so that
+llama.cpp can quantize the same file (to compare its output with ours).
 
 Variants that break the file on purpose (for error tests):
   valid, bad-magic, version1, truncated (cut in the tensor data),
@@ -65,7 +68,7 @@ def to_f16(values):
     return b"".join(struct.pack("<e", v) for v in values)
 
 
-def build(variant, dtype, layers):
+def build(variant, dtype, layers, llama_keys=False):
     tensors = model_tensors(layers)
     meta = []
     if variant != "no-arch":
@@ -80,6 +83,13 @@ def build(variant, dtype, layers):
         kv("tokenizer.ggml.tokens", T_ARRAY,
            struct.pack("<IQ", T_STRING, 3) + b"".join(gguf_string(s) for s in ("<s>", "a", "b"))),
     ]
+    if llama_keys:
+        meta += [
+            kv("llama.context_length", T_UINT32, struct.pack("<I", 128)),
+            kv("llama.feed_forward_length", T_UINT32, struct.pack("<I", 512)),
+            kv("llama.rope.dimension_count", T_UINT32, struct.pack("<I", 64)),
+            kv("llama.vocab_size", T_UINT32, struct.pack("<I", 32)),
+        ]
     if variant == "huge-string":
         meta.append(gguf_string("general.bad") + struct.pack("<IQ", T_STRING, 1 << 60))
 
@@ -125,9 +135,10 @@ def main():
     parser.add_argument("--variant", default="valid")
     parser.add_argument("--dtype", default="f32", choices=["f32", "f16"])
     parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--llama-keys", action="store_true")
     args = parser.parse_args()
     with open(args.out, "wb") as f:
-        f.write(build(args.variant, args.dtype, args.layers))
+        f.write(build(args.variant, args.dtype, args.layers, args.llama_keys))
 
 
 if __name__ == "__main__":
