@@ -97,19 +97,20 @@ int64_t firstNonFinite(const float *x, int64_t n) {
   return -1;
 }
 
+/// `rowIndex` < 0: the importance vector, which has no row.
 Status checkFinite(GgmlType type, const float *row, int64_t rowIndex, int64_t n, const char *what) {
   const int64_t column = firstNonFinite(row, n);
   if (column < 0)
     return Status::ok();
-  return Status::error("quantize " + typeName(type) + ": " + what + " row " + std::to_string(rowIndex) +
-                       ", column " + std::to_string(column) + " is " +
-                       (std::isnan(row[column]) ? "NaN" : "Inf"));
+  const std::string where = rowIndex < 0 ? "" : " row " + std::to_string(rowIndex) + ",";
+  return Status::error("quantize " + typeName(type) + ": " + what + where + " column " + std::to_string(column) +
+                       " is " + (std::isnan(row[column]) ? "NaN" : "Inf"));
 }
 
 Status checkImportance(GgmlType type, const float *importance, int64_t n) {
   if (!importance)
     return Status::ok();
-  if (Status s = checkFinite(type, importance, 0, n, "importance"); s.failed())
+  if (Status s = checkFinite(type, importance, -1, n, "importance"); s.failed())
     return s;
   for (int64_t i = 0; i < n; ++i)
     if (importance[i] < 0)

@@ -78,7 +78,7 @@ void quantizeBlockQ2K(const float *x, uint8_t *y) {
   if (maxMin > 0) {
     const float iscale = q4scale / maxMin;
     for (int j = 0; j < 16; ++j)
-      y[j] |= static_cast<uint8_t>(nearestInt(iscale * mins[j]) << 4);
+      y[j] |= static_cast<uint8_t>(static_cast<unsigned>(nearestInt(iscale * mins[j])) << 4); // two's complement, as in C on x86
     storeHalf(y + 82, maxMin / q4scale);
   } else {
     storeHalf(y + 82, 0.f);
