@@ -178,17 +178,18 @@ void quantizeBlockQ3K(const float *x, uint8_t *y) {
 
 void quantizeBlockQ3KWeighted(const float *x, uint8_t *y, const float *qw) {
   int8_t L[kQK], Ls[16];
-  float scales[16], weight[16], sw[16];
+  float scales[16], sw[16];
   const float sigma2 = 2 * sumOfSquares(x, kQK) / kQK;
+  float weights[kQK];
+  for (int i = 0; i < kQK; ++i)
+    weights[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
   for (int j = 0; j < 16; ++j) {
-    for (int l = 0; l < 16; ++l)
-      weight[l] = qw[16 * j + l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
     float sumw = 0;
     for (int l = 0; l < 16; ++l)
-      sumw += weight[l];
+      sumw += weights[16 * j + l];
     sw[j] = sumw;
-    scales[j] = makeQxQuants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
   }
+  makeQxQuantsLanes<16>(16, 4, x, L, weights, scales);
   const float dBlock = makeQxQuants(16, 32, scales, Ls, 1, sw);
   int codes[16];
   for (int j = 0; j < 16; ++j)
@@ -228,20 +229,35 @@ void packQ45K(const uint8_t *L, uint8_t *y) {
   packChunkNibbles(L, y + 48);
 }
 
-/// Reference Q4_K (Nmax 15) and Q5_K (Nmax 31).
-template <int Nmax>
-void quantizeBlockQ45K(const float *x, uint8_t *y) {
-  const float rmin = Nmax == 15 ? -1.f : -0.5f;
-  const int nstep = Nmax == 15 ? 20 : 15;
-  uint8_t L[kQK];
-  float weights[kQK], mins[8], scales[8];
-  float maxScale = 0, maxMin = 0;
+/// Search weights of the reference Q4_K/Q5_K: per sub-block of 32,
+/// sqrt(mean x^2) + |x|.
+void referenceWeightsQ45K(const float *x, float *weights) {
   for (int j = 0; j < 8; ++j) {
     const float avX = std::sqrt(sumOfSquares(x + 32 * j, 32) / 32);
     for (int l = 0; l < 32; ++l)
       weights[32 * j + l] = avX + std::fabs(x[32 * j + l]);
   }
-  makeQkxQuantsLanes<8>(32, Nmax, x, weights, L, scales, mins, rmin, 0.1f, nstep, false);
+}
+
+/// Importance weights qw * sqrt(sigma^2 + x^2), sigma^2 = 2 * mean square of
+/// the super-block, and their sums per sub-block.
+void importanceWeightsQ45K(const float *x, const float *qw, float *weights, float *sw) {
+  const float sigma2 = 2 * sumOfSquares(x, kQK) / kQK;
+  for (int i = 0; i < kQK; ++i)
+    weights[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
+  for (int j = 0; j < 8; ++j) {
+    float sumw = 0;
+    for (int l = 0; l < 32; ++l)
+      sumw += weights[32 * j + l];
+    sw[j] = sumw;
+  }
+}
+
+/// Reference Q4_K (Nmax 15) and Q5_K (Nmax 31) once the sub-block search has
+/// run: 6-bit codes against the largest scale and min.
+template <int Nmax>
+void finishBlockQ45K(const float *x, uint8_t *y, uint8_t *L, const float *scales, const float *mins) {
+  float maxScale = 0, maxMin = 0;
   for (int j = 0; j < 8; ++j) {
     if (scales[j] > maxScale)
       maxScale = scales[j];
@@ -264,20 +280,11 @@ void quantizeBlockQ45K(const float *x, uint8_t *y) {
   packQ45K<Nmax>(L, y);
 }
 
+/// The importance variant: scales and mins coded by make_qp_quants.
 template <int Nmax>
-void quantizeBlockQ45KWeighted(const float *x, uint8_t *y, const float *qw) {
-  uint8_t L[kQK], Ls[8], Lm[8];
-  float weights[kQK], sw[8], mins[8], scales[8];
-  const float sigma2 = 2 * sumOfSquares(x, kQK) / kQK;
-  for (int i = 0; i < kQK; ++i)
-    weights[i] = qw[i] * std::sqrt(sigma2 + x[i] * x[i]);
-  for (int j = 0; j < 8; ++j) {
-    float sumw = 0;
-    for (int l = 0; l < 32; ++l)
-      sumw += weights[32 * j + l];
-    sw[j] = sumw;
-  }
-  makeQkxQuantsLanes<8>(32, Nmax, x, weights, L, scales, mins, -0.9f, 0.05f, 36, false);
+void finishBlockQ45KWeighted(const float *x, uint8_t *y, uint8_t *L, const float *scales, const float *mins,
+                             const float *sw) {
+  uint8_t Ls[8], Lm[8];
   const float dBlock = makeQpQuants(8, 63, scales, Ls, sw);
   const float mBlock = makeQpQuants(8, 63, mins, Lm, sw);
   packScaleMinK4(y + 4, Ls, Lm);
@@ -287,15 +294,49 @@ void quantizeBlockQ45KWeighted(const float *x, uint8_t *y, const float *qw) {
   packQ45K<Nmax>(L, y);
 }
 
+/// Q4_K/Q5_K rows, two super-blocks at a time so that the sub-block search
+/// runs 16 lanes wide (each super-block's bytes are independent of the other).
+template <int Nmax>
+void quantizeRowQ45K(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  constexpr int kBytes = Nmax == 15 ? 144 : 176;
+  const float rmin = importance ? -0.9f : (Nmax == 15 ? -1.f : -0.5f);
+  const float rdelta = importance ? 0.05f : 0.1f;
+  const int nstep = importance ? 36 : (Nmax == 15 ? 20 : 15);
+  const int64_t blocks = n / kQK;
+  for (int64_t b = 0; b < blocks; b += 2) {
+    const int count = blocks - b >= 2 ? 2 : 1;
+    const float *xb = x + b * kQK;
+    float weights[2 * kQK], scales[16], mins[16], sw[16];
+    uint8_t L[2 * kQK];
+    for (int c = 0; c < count; ++c) {
+      if (importance)
+        importanceWeightsQ45K(xb + c * kQK, importance + (b + c) * kQK, weights + c * kQK, sw + 8 * c);
+      else
+        referenceWeightsQ45K(xb + c * kQK, weights + c * kQK);
+    }
+    if (count == 2)
+      makeQkxQuantsLanes<16>(32, Nmax, xb, weights, L, scales, mins, rmin, rdelta, nstep, false);
+    else
+      makeQkxQuantsLanes<8>(32, Nmax, xb, weights, L, scales, mins, rmin, rdelta, nstep, false);
+    for (int c = 0; c < count; ++c) {
+      uint8_t *yb = y + (b + c) * kBytes;
+      if (importance)
+        finishBlockQ45KWeighted<Nmax>(xb + c * kQK, yb, L + c * kQK, scales + 8 * c, mins + 8 * c, sw + 8 * c);
+      else
+        finishBlockQ45K<Nmax>(xb + c * kQK, yb, L + c * kQK, scales + 8 * c, mins + 8 * c);
+    }
+  }
+}
+
 // ---- Q6_K: ql@0 qh@128 scales@192 d@208 -----------------------------------
 
 void quantizeBlockQ6K(const float *x, uint8_t *y, const float *qw) {
   int8_t L[kQK];
   float scales[16];
   float maxScale = 0, maxAbsScale = 0;
+  // With importance Q6_K weighs by the raw importance (no sigma term).
+  makeQxQuantsLanes<16>(16, 32, x, L, qw, scales);
   for (int ib = 0; ib < 16; ++ib) {
-    // With importance Q6_K weighs by the raw importance (no sigma term).
-    scales[ib] = makeQxQuants(16, 32, x + 16 * ib, L + 16 * ib, 1, qw ? qw + 16 * ib : nullptr);
     if (std::fabs(scales[ib]) > maxAbsScale) {
       maxAbsScale = std::fabs(scales[ib]);
       maxScale = scales[ib];
@@ -381,10 +422,10 @@ void quantizeRow_Q3_K(const float *x, uint8_t *y, int64_t n, const float *import
   forEachSuperBlock(x, y, n, importance, 110, quantizeBlockQ3K, quantizeBlockQ3KWeighted);
 }
 void quantizeRow_Q4_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
-  forEachSuperBlock(x, y, n, importance, 144, quantizeBlockQ45K<15>, quantizeBlockQ45KWeighted<15>);
+  quantizeRowQ45K<15>(x, y, n, importance);
 }
 void quantizeRow_Q5_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
-  forEachSuperBlock(x, y, n, importance, 176, quantizeBlockQ45K<31>, quantizeBlockQ45KWeighted<31>);
+  quantizeRowQ45K<31>(x, y, n, importance);
 }
 void quantizeRow_Q6_K(const float *x, uint8_t *y, int64_t n, const float *importance) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 210)

@@ -9,6 +9,8 @@
 
 #include "QuantCommon.h"
 
+#include <algorithm>
+
 namespace lowbit::quant::detail {
 namespace {
 
@@ -98,6 +100,27 @@ float symmetricCodesWeighted(const float *x, const float *qw, float sigma2, uint
   return d;
 }
 
+constexpr int kChunk = 16; ///< blocks searched side by side
+
+/// Importance-weighted codes and scales for up to kChunk consecutive blocks:
+/// a full chunk goes through the lane search (same bytes, vectorized).
+template <int Half>
+void symmetricCodesWeightedChunk(const float *x, const float *qw, float sigma2, int blocks, uint8_t *codes,
+                                 float *d) {
+  if (blocks < kChunk) {
+    for (int b = 0; b < blocks; ++b)
+      d[b] = symmetricCodesWeighted<Half>(x + b * kQK32, qw + b * kQK32, sigma2, codes + b * kQK32);
+    return;
+  }
+  float weight[kChunk * kQK32];
+  int8_t L[kChunk * kQK32];
+  for (int b = 0; b < kChunk; ++b)
+    importanceWeights(x + b * kQK32, qw + b * kQK32, sigma2, weight + b * kQK32);
+  makeQxQuantsLanes<kChunk>(kQK32, Half, x, L, weight, d);
+  for (int i = 0; i < kChunk * kQK32; ++i)
+    codes[i] = static_cast<uint8_t>(L[i]);
+}
+
 // ---- asymmetric 4/5-bit: d = (max - min) / (2^bits - 1), m = min -----------
 
 template <int Top>
@@ -148,26 +171,38 @@ float q8Codes(const float *x, int8_t *qs) {
 // Q5_0 d@0 qh@2 qs@6 (22 B); Q5_1 d@0 m@2 qh@4 qs@8 (24 B);
 // Q8_0 d@0 qs@2 (34 B); Q8_1 d@0 s@2 qs@4 (36 B).
 
-void quantizeRow_Q4_0(const float *x, uint8_t *y, int64_t n, const float *importance) {
+/// Q4_0 (Half 8, 18-byte blocks) and Q5_0 (Half 16, 22-byte blocks).
+template <int Half>
+void quantizeRowSymmetric(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  constexpr int kBytes = Half == 8 ? 18 : 22;
+  const int64_t blocks = n / kQK32;
   const float sigma2 = importance ? rowMeanSquare(x, n) : 0.f;
-  uint8_t codes[kQK32];
-  for (int64_t b = 0; b < n / kQK32; ++b, x += kQK32, y += 18) {
-    const float d = importance ? symmetricCodesWeighted<8>(x, importance + b * kQK32, sigma2, codes)
-                               : symmetricCodes<8>(x, codes);
-    storeHalf(y, d);
-    packNibbles(codes, y + 2);
+  uint8_t codes[kChunk * kQK32];
+  float d[kChunk];
+  for (int64_t b = 0; b < blocks; b += kChunk) {
+    const int chunk = static_cast<int>(std::min<int64_t>(kChunk, blocks - b));
+    if (importance)
+      symmetricCodesWeightedChunk<Half>(x + b * kQK32, importance + b * kQK32, sigma2, chunk, codes, d);
+    else
+      for (int c = 0; c < chunk; ++c)
+        d[c] = symmetricCodes<Half>(x + (b + c) * kQK32, codes + c * kQK32);
+    for (int c = 0; c < chunk; ++c) {
+      uint8_t *block = y + (b + c) * kBytes;
+      storeHalf(block, d[c]);
+      if (Half == 8)
+        packNibbles(codes + c * kQK32, block + 2);
+      else
+        packFiveBits(codes + c * kQK32, block + 2, block + 6);
+    }
   }
 }
 
+void quantizeRow_Q4_0(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  quantizeRowSymmetric<8>(x, y, n, importance);
+}
+
 void quantizeRow_Q5_0(const float *x, uint8_t *y, int64_t n, const float *importance) {
-  const float sigma2 = importance ? rowMeanSquare(x, n) : 0.f;
-  uint8_t codes[kQK32];
-  for (int64_t b = 0; b < n / kQK32; ++b, x += kQK32, y += 22) {
-    const float d = importance ? symmetricCodesWeighted<16>(x, importance + b * kQK32, sigma2, codes)
-                               : symmetricCodes<16>(x, codes);
-    storeHalf(y, d);
-    packFiveBits(codes, y + 2, y + 6);
-  }
+  quantizeRowSymmetric<16>(x, y, n, importance);
 }
 
 void quantizeRow_Q4_1(const float *x, uint8_t *y, int64_t n, const float *importance) {

@@ -108,6 +108,11 @@ float makeQkxQuants(int n, int nmax, const float *x, const float *weights, uint8
 template <int Lanes>
 void makeQkxQuantsLanes(int n, int nmax, const float *x, const float *weights, uint8_t *L, float *scale,
                         float *theMin, float rmin, float rdelta, int nstep, bool useMad);
+/// makeQxQuants with rmse_type 1 for `Lanes` groups of n (<= 32) side by
+/// side (group j at x + j*n; weights null means x^2): the same bytes,
+/// vectorized over the groups. Instantiated for 8 and 16.
+template <int Lanes>
+void makeQxQuantsLanes(int n, int nmax, const float *x, int8_t *L, const float *weights, float *scale);
 /// make_qp_quants: quantizes non-negative sub-block scales or mins.
 float makeQpQuants(int n, int nmax, const float *x, uint8_t *L, const float *weights);
 

@@ -380,3 +380,84 @@ template void makeQkxQuantsLanes<16>(int, int, const float *, const float *, uin
                                      float, int, bool);
 
 } // namespace lowbit::quant::detail
+
+namespace lowbit::quant::detail {
+
+template <int Lanes>
+void makeQxQuantsLanes(int n, int nmax, const float *x, int8_t *L, const float *weights, float *scaleOut) {
+  // Lane j is group j, arrays are [element][lane], as in makeQkxQuantsLanes;
+  // this is makeQxQuants with rmse_type 1 (weights x^2 unless given).
+  constexpr int kMaxN = 32;
+  float xt[kMaxN][Lanes], wt[kMaxN][Lanes];
+  int8_t best[kMaxN][Lanes];
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < Lanes; ++j) {
+      xt[i][j] = x[j * n + i];
+      wt[i][j] = weights ? weights[j * n + i] : xt[i][j] * xt[i][j];
+    }
+  float max[Lanes] = {}, amax[Lanes] = {};
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < Lanes; ++j) {
+      const float ax = std::fabs(xt[i][j]);
+      const bool larger = ax > amax[j];
+      amax[j] = larger ? ax : amax[j];
+      max[j] = larger ? xt[i][j] : max[j];
+    }
+  float sumlx[Lanes] = {}, suml2[Lanes] = {}, iscale[Lanes];
+  for (int j = 0; j < Lanes; ++j)
+    iscale[j] = -nmax / max[j];
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < Lanes; ++j) {
+      const int l = clampInt(nearestInt(iscale[j] * xt[i][j]), -nmax, nmax - 1);
+      best[i][j] = static_cast<int8_t>(l + nmax);
+      const float w = wt[i][j];
+      sumlx[j] += w * xt[i][j] * l;
+      suml2[j] += w * l * l;
+    }
+  float scale[Lanes], bestFit[Lanes];
+  for (int j = 0; j < Lanes; ++j) {
+    scale[j] = suml2[j] ? sumlx[j] / suml2[j] : 0.0f;
+    bestFit[j] = scale[j] * sumlx[j];
+  }
+  for (int step = -9; step <= 9; ++step) {
+    if (step == 0)
+      continue;
+    for (int j = 0; j < Lanes; ++j) {
+      iscale[j] = -(nmax + 0.1f * step) / max[j];
+      sumlx[j] = suml2[j] = 0;
+    }
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < Lanes; ++j) {
+        const int l = clampInt(nearestInt(iscale[j] * xt[i][j]), -nmax, nmax - 1);
+        const float w = wt[i][j];
+        sumlx[j] += w * xt[i][j] * l;
+        suml2[j] += w * l * l;
+      }
+    bool accepted[Lanes];
+    bool any = false;
+    for (int j = 0; j < Lanes; ++j) {
+      accepted[j] = suml2[j] > 0 && sumlx[j] * sumlx[j] > bestFit[j] * suml2[j];
+      any |= accepted[j];
+      if (accepted[j]) {
+        scale[j] = sumlx[j] / suml2[j];
+        bestFit[j] = scale[j] * sumlx[j];
+      }
+    }
+    if (any)
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < Lanes; ++j)
+          if (accepted[j])
+            best[i][j] = static_cast<int8_t>(nmax + clampInt(nearestInt(iscale[j] * xt[i][j]), -nmax, nmax - 1));
+  }
+  for (int j = 0; j < Lanes; ++j) {
+    const bool zero = amax[j] < kGroupMaxEps; // makeQxQuants stops early here
+    scaleOut[j] = zero ? 0.f : scale[j];
+    for (int i = 0; i < n; ++i)
+      L[j * n + i] = zero ? 0 : best[i][j];
+  }
+}
+
+template void makeQxQuantsLanes<8>(int, int, const float *, int8_t *, const float *, float *);
+template void makeQxQuantsLanes<16>(int, int, const float *, int8_t *, const float *, float *);
+
+} // namespace lowbit::quant::detail

@@ -267,6 +267,36 @@ TEST(BlockQuant, ParallelGivesTheSameBytes) {
   }
 }
 
+TEST(BlockQuant, BlockOrderDoesNotMatter) {
+  // Blocks are quantized independently, whichever code path a block takes
+  // (the searches run several blocks side by side, with leftovers alone).
+  // Rotating a row's blocks must rotate its bytes. The weights are multiples
+  // of 1/16 below 4, so the row's sum of squares (the importance paths use
+  // it) is exact in any order.
+  const int64_t n = 768; // 24 blocks of 32, 3 super-blocks of 256
+  std::mt19937 rng(11);
+  std::vector<float> x(n), importance(n);
+  for (float &v : x)
+    v = static_cast<int>(rng() % 129 - 64) / 16.f;
+  for (float &v : importance)
+    v = 0.5f + (rng() % 8);
+  for (GgmlType type : kAllTypes) {
+    const int64_t shift = blockOf(type) == 256 ? 256 : 8 * blockOf(type);
+    std::vector<float> xr(n), ir(n);
+    for (int64_t i = 0; i < n; ++i) {
+      xr[i] = x[(i + shift) % n];
+      ir[i] = importance[(i + shift) % n];
+    }
+    const int64_t byteShift = rowBytes(type, shift);
+    for (bool weighted : {false, true}) {
+      const std::vector<uint8_t> a = quantize(type, x, 1, weighted ? importance.data() : nullptr);
+      const std::vector<uint8_t> b = quantize(type, xr, 1, weighted ? ir.data() : nullptr);
+      for (size_t i = 0; i < a.size(); ++i)
+        ASSERT_EQ(b[i], a[(i + byteShift) % a.size()]) << nameOf(type) << (weighted ? " weighted" : "") << " byte " << i;
+    }
+  }
+}
+
 // ---- special inputs --------------------------------------------------------
 
 TEST(BlockQuant, AllZeroRowsDecodeToZero) {

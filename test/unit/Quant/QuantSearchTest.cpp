@@ -64,9 +64,38 @@ void expectLanesMatchScalar(int n, int nmax, float rmin, float rdelta, int nstep
 TEST(QuantSearch, LanesMatchScalarQ4K) { expectLanesMatchScalar<8>(32, 15, -1.f, 0.1f, 20, false); }
 TEST(QuantSearch, LanesMatchScalarQ5K) { expectLanesMatchScalar<8>(32, 31, -0.5f, 0.1f, 15, false); }
 TEST(QuantSearch, LanesMatchScalarQ2K) { expectLanesMatchScalar<16>(16, 3, -0.5f, 0.1f, 15, true); }
+TEST(QuantSearch, LanesMatchScalarTwoSuperBlocks) { expectLanesMatchScalar<16>(32, 15, -1.f, 0.1f, 20, false); }
 TEST(QuantSearch, LanesMatchScalarImportance) {
   expectLanesMatchScalar<8>(32, 15, -0.9f, 0.05f, 36, false);
   expectLanesMatchScalar<16>(16, 3, -0.9f, 0.05f, 36, false);
+}
+
+template <int Lanes>
+void expectQxLanesMatchScalar(int n, int nmax, bool withWeights) {
+  for (unsigned seed = 0; seed < 40; ++seed) {
+    const std::vector<float> x = awkwardGroups(Lanes, n, seed);
+    std::vector<float> w(x.size());
+    for (size_t i = 0; i < x.size(); ++i)
+      w[i] = 0.1f + (i % 7);
+    std::vector<int8_t> laneL(x.size());
+    float laneScale[Lanes];
+    makeQxQuantsLanes<Lanes>(n, nmax, x.data(), laneL.data(), withWeights ? w.data() : nullptr, laneScale);
+    for (int j = 0; j < Lanes; ++j) {
+      int8_t L[32];
+      const float scale = makeQxQuants(n, nmax, x.data() + j * n, L, 1, withWeights ? w.data() + j * n : nullptr);
+      EXPECT_EQ(std::memcmp(&scale, &laneScale[j], 4), 0) << "seed " << seed << " lane " << j;
+      EXPECT_EQ(std::memcmp(L, laneL.data() + j * n, n), 0) << "seed " << seed << " lane " << j;
+    }
+  }
+}
+
+TEST(QuantSearch, QxLanesMatchScalar) {
+  expectQxLanesMatchScalar<16>(16, 32, false); // Q6_K
+  expectQxLanesMatchScalar<16>(16, 32, true);  // Q6_K with importance
+  expectQxLanesMatchScalar<16>(16, 4, true);   // Q3_K with importance
+  expectQxLanesMatchScalar<8>(32, 8, true);    // Q4_0 with importance
+  expectQxLanesMatchScalar<16>(32, 8, true);   // Q4_0 with importance, a chunk of 16 blocks
+  expectQxLanesMatchScalar<8>(32, 16, true);   // Q5_0 with importance
 }
 
 TEST(QuantSearch, NearestIntRoundsHalfToEven) {
