@@ -413,9 +413,15 @@ Status planMix(Mix mix, const ModelInfo &modelIn, const std::vector<TensorInfo> 
       if (!options.pure && defaultIsQuantized)
         chosen = rules.choose(t.name, t.shape, hasOutput, counters);
       chosen = fitToRow(chosen, t.dim(0), p.fellBack);
+      // The user's types win over the rules and get no fallback.
+      if (options.tokenEmbeddingType && t.name == "token_embd.weight")
+        chosen = *options.tokenEmbeddingType;
+      if (options.outputType && t.name == "output.weight")
+        chosen = *options.outputType;
       if (t.dim(0) % blockSizeOf(chosen) != 0)
-        return Status::error("tensor '" + t.name + "': ne[0] = " + std::to_string(t.dim(0)) +
-                             " fits no type of mix " + std::string(mixName(mix)));
+        return Status::error("tensor '" + t.name + "': ne[0] = " + std::to_string(t.dim(0)) + " is not a multiple of " +
+                             std::string(quant::ggmlTypeInfo(chosen).name) + "'s block size " +
+                             std::to_string(blockSizeOf(chosen)));
       p.type = static_cast<uint32_t>(chosen);
     }
     p.quantize = p.type != t.type;

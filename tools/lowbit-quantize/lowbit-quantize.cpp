@@ -39,7 +39,7 @@ namespace {
 /// The command line, copied out of the llvm::cl options that main creates.
 struct Settings {
   std::vector<std::string> files;
-  std::string type, imatrix, reference;
+  std::string type, imatrix, reference, outputType, tokenEmbeddingType;
   int threads = 0;
   bool leaveOutput = false, pure = false, stats = false, showMetadata = false;
 };
@@ -181,6 +181,16 @@ void printSummary(const Totals &totals, double seconds) {
   std::printf("\ntime: %.2f s\n", seconds);
 }
 
+/// A ggml type name given on the command line; empty means none.
+Status parseTensorType(const std::string &flag, const std::string &name, std::optional<GgmlType> &out) {
+  if (name.empty())
+    return Status::ok();
+  out = quant::parseGgmlType(name);
+  if (!out || !quant::canQuantize(*out))
+    return Status::error("unknown " + flag + " '" + name + "'; expected a ggml type such as Q8_0, Q6_K or F16");
+  return Status::ok();
+}
+
 int quantizeModel(const std::string &inPath, const std::string &outPath, Mix mix) {
   auto start = std::chrono::steady_clock::now();
   GgufReader input;
@@ -201,6 +211,11 @@ int quantizeModel(const std::string &inPath, const std::string &outPath, Mix mix
   options.haveImatrix = haveImatrix;
   options.leaveOutputTensor = settings.leaveOutput;
   options.pure = settings.pure;
+  if (Status s = parseTensorType("--output-tensor-type", settings.outputType, options.outputType); s.failed())
+    return fail(s.message());
+  if (Status s = parseTensorType("--token-embedding-type", settings.tokenEmbeddingType, options.tokenEmbeddingType);
+      s.failed())
+    return fail(s.message());
   std::vector<TensorPlan> plan;
   if (Status s = planMix(mix, model, input.tensors(), options, plan); s.failed())
     return fail(s.message());
@@ -366,7 +381,8 @@ void claimOptionNames(std::initializer_list<const char *> names) {
 }
 
 void parseCommandLine(int argc, char **argv) {
-  claimOptionNames({"type", "imatrix", "threads", "leave-output-tensor", "pure", "stats", "reference", "metadata"});
+  claimOptionNames({"type", "imatrix", "threads", "leave-output-tensor", "pure", "stats", "reference", "metadata",
+                    "output-tensor-type", "token-embedding-type"});
   cl::OptionCategory category("lowbit-quantize options");
   cl::list<std::string> files(cl::Positional, cl::desc("IN.gguf OUT.gguf [TYPE]"), cl::cat(category));
   cl::opt<std::string> type("type", cl::desc("The quantization mix (Q4_K_M, Q8_0, ...)"), cl::value_desc("mix"),
@@ -377,6 +393,10 @@ void parseCommandLine(int argc, char **argv) {
                             cl::cat(category));
   cl::opt<bool> leaveOutput("leave-output-tensor", cl::desc("Keep output.weight in its input type"),
                             cl::cat(category));
+  cl::opt<std::string> outputType("output-tensor-type", cl::desc("The ggml type of output.weight"),
+                                  cl::value_desc("type"), cl::cat(category));
+  cl::opt<std::string> tokenEmbeddingType("token-embedding-type", cl::desc("The ggml type of token_embd.weight"),
+                                          cl::value_desc("type"), cl::cat(category));
   cl::opt<bool> pure("pure", cl::desc("Use the mix's default type for every quantized tensor"), cl::cat(category));
   cl::opt<bool> stats("stats", cl::desc("Print each tensor's type, shape and bits per weight"), cl::cat(category));
   cl::opt<std::string> reference("reference", cl::desc("With --stats: a float model to measure the RMSE against"),
@@ -392,6 +412,8 @@ void parseCommandLine(int argc, char **argv) {
   settings.type = type;
   settings.imatrix = imatrix;
   settings.reference = reference;
+  settings.outputType = outputType;
+  settings.tokenEmbeddingType = tokenEmbeddingType;
   settings.threads = static_cast<int>(threads);
   settings.leaveOutput = leaveOutput;
   settings.pure = pure;

@@ -84,6 +84,10 @@ struct MixOptions {
   bool haveImatrix = false;       ///< some rules differ with an importance matrix
   bool leaveOutputTensor = false; ///< llama-quantize --leave-output-tensor
   bool pure = false;              ///< llama-quantize --pure: the default type everywhere
+  /// llama-quantize --output-tensor-type / --token-embedding-type: the type of
+  /// output.weight / token_embd.weight, replacing whatever the rules chose.
+  std::optional<quant::GgmlType> outputType;
+  std::optional<quant::GgmlType> tokenEmbeddingType;
 };
 
 /// One tensor's decision.

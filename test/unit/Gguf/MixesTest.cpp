@@ -259,6 +259,29 @@ TEST(Mixes, ImatrixRules) {
   EXPECT_EQ(ffnDown0(Mix::IQ4_XS, true), "IQ4_XS");
 }
 
+TEST(Mixes, UserTypesOverrideTheRules) {
+  ModelInfo m = llamaInfo(kLlama2_7B);
+  std::vector<TensorInfo> tensors = {f32("token_embd.weight", {576, 10}), f32("output.weight", {512, 10}),
+                                     f32("blk.0.attn_q.weight", {512, 8})};
+  MixOptions o;
+  o.outputType = GgmlType::Q4_0;
+  o.tokenEmbeddingType = GgmlType::F16;
+  o.pure = true;
+  std::vector<TensorPlan> p;
+  ASSERT_TRUE(planMix(Mix::Q2_K, m, tensors, o, p).isOk());
+  std::map<std::string, std::string> byName;
+  for (const TensorPlan &e : p)
+    byName[tensors[e.index].name] = typeName(e.type);
+  EXPECT_EQ(byName["token_embd.weight"], "F16");
+  EXPECT_EQ(byName["output.weight"], "Q4_0");
+  EXPECT_EQ(byName["blk.0.attn_q.weight"], "Q2_K");
+  // A user type gets no fallback: a row it does not fit is an error.
+  o.tokenEmbeddingType = GgmlType::Q6_K;
+  Status s = planMix(Mix::Q2_K, m, tensors, o, p);
+  ASSERT_TRUE(s.failed());
+  EXPECT_EQ(s.message(), "tensor 'token_embd.weight': ne[0] = 576 is not a multiple of Q6_K's block size 256");
+}
+
 TEST(Mixes, WhatIsQuantized) {
   EXPECT_TRUE(isQuantizable("blk.0.attn_q.weight", 2));
   EXPECT_FALSE(isQuantizable("blk.0.attn_q.bias", 2));
