@@ -205,34 +205,52 @@ void quantizeRow_Q5_0(const float *x, uint8_t *y, int64_t n, const float *import
   quantizeRowSymmetric<16>(x, y, n, importance);
 }
 
-void quantizeRow_Q4_1(const float *x, uint8_t *y, int64_t n, const float *importance) {
+/// Q4_1 (Top 15, 20-byte blocks) and Q5_1 (Top 31, 24-byte blocks); with
+/// importance, full chunks of 16 blocks search side by side.
+template <int Top>
+void quantizeRowAsymmetric(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  constexpr int kBytes = Top == 15 ? 20 : 24;
+  const int64_t blocks = n / kQK32;
   const float sigma2 = importance ? rowMeanSquare(x, n) : 0.f;
-  uint8_t codes[kQK32];
-  for (int64_t b = 0; b < n / kQK32; ++b, x += kQK32, y += 20) {
-    float d, m;
-    if (importance)
-      asymmetricCodesWeighted<15>(x, importance + b * kQK32, sigma2, codes, d, m);
-    else
-      asymmetricCodes<15>(x, codes, d, m);
-    storeHalf(y, d);
-    storeHalf(y + 2, m);
-    packNibbles(codes, y + 4);
+  uint8_t codes[kChunk * kQK32];
+  float d[kChunk], m[kChunk];
+  for (int64_t b = 0; b < blocks; b += kChunk) {
+    const int chunk = static_cast<int>(std::min<int64_t>(kChunk, blocks - b));
+    const float *xb = x + b * kQK32;
+    if (importance && chunk == kChunk) {
+      float weight[kChunk * kQK32], theMin[kChunk];
+      for (int c = 0; c < kChunk; ++c)
+        importanceWeights(xb + c * kQK32, importance + (b + c) * kQK32, sigma2, weight + c * kQK32);
+      makeQkxQuantsLanes<kChunk>(kQK32, Top, xb, weight, codes, d, theMin, -0.9f, 0.05f, 36, false);
+      for (int c = 0; c < kChunk; ++c)
+        m[c] = -theMin[c];
+    } else {
+      for (int c = 0; c < chunk; ++c) {
+        if (importance)
+          asymmetricCodesWeighted<Top>(xb + c * kQK32, importance + (b + c) * kQK32, sigma2, codes + c * kQK32,
+                                       d[c], m[c]);
+        else
+          asymmetricCodes<Top>(xb + c * kQK32, codes + c * kQK32, d[c], m[c]);
+      }
+    }
+    for (int c = 0; c < chunk; ++c) {
+      uint8_t *block = y + (b + c) * kBytes;
+      storeHalf(block, d[c]);
+      storeHalf(block + 2, m[c]);
+      if (Top == 15)
+        packNibbles(codes + c * kQK32, block + 4);
+      else
+        packFiveBits(codes + c * kQK32, block + 4, block + 8);
+    }
   }
 }
 
+void quantizeRow_Q4_1(const float *x, uint8_t *y, int64_t n, const float *importance) {
+  quantizeRowAsymmetric<15>(x, y, n, importance);
+}
+
 void quantizeRow_Q5_1(const float *x, uint8_t *y, int64_t n, const float *importance) {
-  const float sigma2 = importance ? rowMeanSquare(x, n) : 0.f;
-  uint8_t codes[kQK32];
-  for (int64_t b = 0; b < n / kQK32; ++b, x += kQK32, y += 24) {
-    float d, m;
-    if (importance)
-      asymmetricCodesWeighted<31>(x, importance + b * kQK32, sigma2, codes, d, m);
-    else
-      asymmetricCodes<31>(x, codes, d, m);
-    storeHalf(y, d);
-    storeHalf(y + 2, m);
-    packFiveBits(codes, y + 4, y + 8);
-  }
+  quantizeRowAsymmetric<31>(x, y, n, importance);
 }
 
 void quantizeRow_Q8_0(const float *x, uint8_t *y, int64_t n, const float *) {
