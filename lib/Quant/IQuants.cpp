@@ -60,6 +60,70 @@ float searchBlockScale(const float *x, const float *weight, uint8_t *L, int ntry
   return d;
 }
 
+/// searchBlockScale for 16 blocks side by side (block j at x + 32j, weight +
+/// 32j, L + 32j): arrays are [element][lane] so the lane loops vectorize, and
+/// every lane does exactly searchBlockScale's arithmetic. All-zero blocks get
+/// scale 0 and keep their L, as there.
+constexpr int kLanes = 16;
+
+void tableFitLanes(const float (*x)[kLanes], const float (*w)[kLanes], const float *id, uint8_t (*codes)[kLanes],
+                   float *sumqx, float *sumq2) {
+  for (int i = 0; i < kBlock; ++i)
+    for (int j = 0; j < kLanes; ++j)
+      codes[i][j] = static_cast<uint8_t>(nearestTableIndex(kIq4Values, id[j] * x[i][j]));
+  for (int j = 0; j < kLanes; ++j)
+    sumqx[j] = sumq2[j] = 0;
+  for (int i = 0; i < kBlock; ++i)
+    for (int j = 0; j < kLanes; ++j) {
+      const float q = kIq4Values[codes[i][j]];
+      sumqx[j] += w[i][j] * q * x[i][j];
+      sumq2[j] += w[i][j] * q * q;
+    }
+}
+
+void searchBlockScaleLanes(const float *x, const float *weight, uint8_t *L, int ntry, float *scales) {
+  float xt[kBlock][kLanes], wt[kBlock][kLanes];
+  uint8_t first[kBlock][kLanes], codes[kBlock][kLanes];
+  for (int i = 0; i < kBlock; ++i)
+    for (int j = 0; j < kLanes; ++j) {
+      xt[i][j] = x[kBlock * j + i];
+      wt[i][j] = weight[kBlock * j + i];
+    }
+  float amax[kLanes] = {}, max[kLanes] = {}, id[kLanes], d[kLanes], best[kLanes], sumqx[kLanes], sumq2[kLanes];
+  for (int i = 0; i < kBlock; ++i)
+    for (int j = 0; j < kLanes; ++j) {
+      const float ax = std::fabs(xt[i][j]);
+      const bool larger = ax > amax[j];
+      amax[j] = larger ? ax : amax[j];
+      max[j] = larger ? xt[i][j] : max[j];
+    }
+  for (int j = 0; j < kLanes; ++j)
+    id[j] = 1 / (ntry > 0 ? -max[j] / kIq4Values[0] : max[j] / kIq4Values[0]);
+  tableFitLanes(xt, wt, id, first, sumqx, sumq2);
+  for (int j = 0; j < kLanes; ++j) {
+    d[j] = sumqx[j] / sumq2[j];
+    best[j] = d[j] * sumqx[j];
+  }
+  for (int t = -ntry; t <= ntry; ++t) {
+    for (int j = 0; j < kLanes; ++j)
+      id[j] = (t + kIq4Values[0]) / max[j];
+    tableFitLanes(xt, wt, id, codes, sumqx, sumq2);
+    for (int j = 0; j < kLanes; ++j) {
+      if (sumq2[j] > 0 && sumqx[j] * sumqx[j] > best[j] * sumq2[j]) {
+        d[j] = sumqx[j] / sumq2[j];
+        best[j] = d[j] * sumqx[j];
+      }
+    }
+  }
+  for (int j = 0; j < kLanes; ++j) {
+    const bool zero = amax[j] < kGroupMaxEps;
+    scales[j] = zero ? 0.f : d[j];
+    if (!zero)
+      for (int i = 0; i < kBlock; ++i)
+        L[kBlock * j + i] = first[i][j];
+  }
+}
+
 /// Weights of the search: x^2 alone, or importance * sqrt(sigma^2 + x^2)
 /// with sigma^2 = 2 * mean square over the super-block.
 void searchWeights(const float *x, const float *qw, float sigma2, float *weight) {
@@ -98,15 +162,24 @@ void quantizeBlockIq4Nl(const float *x, uint8_t *y, const float *qw, int ntry) {
   packIq4Nibbles(L, y + 2, 1);
 }
 
-/// One IQ4_XS super-block: d@0, scales_h@2 (u16), scales_l@4, qs@8.
-void quantizeBlockIq4Xs(const float *x, uint8_t *y, const float *qw) {
-  float weight[kBlock], scales[8];
-  uint8_t L[kQK];
+/// The per-block scales of one IQ4_XS super-block (weights already set).
+void searchSuperBlockIq4Xs(const float *x, const float *weight, uint8_t *L, float *scales) {
+  for (int ib = 0; ib < 8; ++ib)
+    scales[ib] = searchBlockScale(x + kBlock * ib, weight + kBlock * ib, L + kBlock * ib, 7);
+}
+
+void superBlockWeightsIq4Xs(const float *x, const float *qw, float *weight) {
   const float sigma2 = superBlockSigma2(x, kQK);
+  for (int ib = 0; ib < 8; ++ib)
+    searchWeights(x + kBlock * ib, qw ? qw + kBlock * ib : nullptr, sigma2, weight + kBlock * ib);
+}
+
+/// One IQ4_XS super-block, d@0, scales_h@2 (u16), scales_l@4, qs@8, from the
+/// block scales of the search.
+void finishBlockIq4Xs(const float *x, uint8_t *y, const float *scales) {
+  uint8_t L[kQK];
   float maxScale = 0, amaxScale = 0;
   for (int ib = 0; ib < 8; ++ib) {
-    searchWeights(x + kBlock * ib, qw ? qw + kBlock * ib : nullptr, sigma2, weight);
-    scales[ib] = searchBlockScale(x + kBlock * ib, weight, L + kBlock * ib, 7);
     if (std::fabs(scales[ib]) > amaxScale) {
       amaxScale = std::fabs(scales[ib]);
       maxScale = scales[ib];
@@ -134,7 +207,27 @@ void quantizeBlockIq4Xs(const float *x, uint8_t *y, const float *qw) {
 } // namespace
 
 void quantizeRow_IQ4_NL(const float *x, uint8_t *y, int64_t n, const float *importance) {
-  for (int64_t b = 0; b < n / kBlock; ++b)
+  const int64_t blocks = n / kBlock;
+  int64_t b = 0;
+  for (; b + kLanes <= blocks; b += kLanes) { // full chunks search side by side
+    const float *xb = x + kBlock * b;
+    float weight[kLanes * kBlock], scales[kLanes];
+    uint8_t L[kLanes * kBlock];
+    for (int c = 0; c < kLanes; ++c)
+      searchWeights(xb + kBlock * c, importance ? importance + kBlock * (b + c) : nullptr,
+                    superBlockSigma2(xb + kBlock * c, kBlock), weight + kBlock * c);
+    searchBlockScaleLanes(xb, weight, L, 7, scales);
+    for (int c = 0; c < kLanes; ++c) {
+      // With the search (ntry > 0) the codes are always redone from the scale.
+      uint8_t *block = y + 18 * (b + c);
+      storeHalf(block, scales[c]);
+      const float id = scales[c] ? 1 / scales[c] : 0;
+      for (int j = 0; j < kBlock; ++j)
+        L[kBlock * c + j] = static_cast<uint8_t>(nearestTableIndex(kIq4Values, id * xb[kBlock * c + j]));
+      packIq4Nibbles(L + kBlock * c, block + 2, 1);
+    }
+  }
+  for (; b < blocks; ++b)
     quantizeBlockIq4Nl(x + kBlock * b, y + 18 * b, importance ? importance + kBlock * b : nullptr, 7);
 }
 
@@ -144,8 +237,21 @@ void quantizeRowReference_IQ4_NL(const float *x, uint8_t *y, int64_t n) {
 }
 
 void quantizeRow_IQ4_XS(const float *x, uint8_t *y, int64_t n, const float *importance) {
-  for (int64_t b = 0; b < n / kQK; ++b)
-    quantizeBlockIq4Xs(x + kQK * b, y + 136 * b, importance ? importance + kQK * b : nullptr);
+  const int64_t blocks = n / kQK;
+  for (int64_t b = 0; b < blocks; b += 2) { // two super-blocks = 16 lanes
+    const int count = blocks - b >= 2 ? 2 : 1;
+    const float *xb = x + kQK * b;
+    float weight[2 * kQK], scales[16];
+    uint8_t L[2 * kQK];
+    for (int c = 0; c < count; ++c)
+      superBlockWeightsIq4Xs(xb + kQK * c, importance ? importance + kQK * (b + c) : nullptr, weight + kQK * c);
+    if (count == 2)
+      searchBlockScaleLanes(xb, weight, L, 7, scales);
+    else
+      searchSuperBlockIq4Xs(xb, weight, L, scales);
+    for (int c = 0; c < count; ++c)
+      finishBlockIq4Xs(xb + kQK * c, y + 136 * (b + c), scales + 8 * c);
+  }
 }
 
 void dequantizeRow_IQ4_NL(const uint8_t *y, float *x, int64_t n) {
