@@ -13,7 +13,9 @@ apt_packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3-numpy python3-onnx python3-venv
+  python3-numpy python3-onnx
+  # test/e2e: a venv with Debian's python3; g++ builds llama-cpp-python from its source package
+  python3-venv g++
 )
 
 missing=()
@@ -32,3 +34,49 @@ if ! command -v mlir-opt-22 >/dev/null || [ ! -d /usr/lib/llvm-22/lib/cmake/mlir
   exit 1
 fi
 echo "setup: system packages ready (LLVM $(/usr/lib/llvm-22/bin/llvm-config --version))"
+
+# Python environment for the end-to-end reference checks (test/e2e, docs/TESTING.md):
+# a venv with Debian's python3 in a cache folder outside the checkout, so that a
+# fresh clone on the same machine reuses it. Everything is pinned; pip's downloads
+# and the llama-cpp-python wheel (built once from PyPI's source package) are
+# cached beside it, so a second run, or a rebuilt venv, takes seconds.
+cache="${LOWBIT_CACHE:-$HOME/.cache/lowbit}"
+venv="$cache/venv"
+export PIP_CACHE_DIR="$cache/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+llama_cpp_python=0.3.36
+# Only the shared libraries the Python binding loads (llama, ggml-base, ggml-cpu;
+# llama-common is forced on by the package): no multimodal library, server,
+# tools, examples or tests. GGML_NATIVE=OFF gives a portable AVX2 ggml-cpu and
+# leaves ggml-base (where the quantizers live) at the x86-64 baseline, as in
+# llama.cpp's release builds.
+llama_cmake_args="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF"
+requirements="$root/test/e2e/requirements.txt"
+want="$({ cat "$requirements"; echo "llama-cpp-python==$llama_cpp_python $llama_cmake_args"; } | sha256sum | cut -c1-16)"
+if [ "$(cat "$venv/.lowbit-stamp" 2>/dev/null)" != "$want" ]; then
+  /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "setup: /usr/bin/python3 must be Python >= 3.11" >&2; exit 1; }
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$requirements"
+  wheels="$cache/wheels/llama-cpp-python-$llama_cpp_python-$(echo "$llama_cmake_args" | sha256sum | cut -c1-12)"
+  if ! compgen -G "$wheels/llama_cpp_python-*.whl" >/dev/null; then
+    log="$cache/llama-cpp-python-build.log"
+    echo "setup: building llama-cpp-python $llama_cpp_python once (3 to 5 minutes on 2 cores; log: $log)"
+    rm -rf "$wheels.tmp"
+    t0=$(date +%s)
+    if ! CMAKE_ARGS="$llama_cmake_args" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" nice -n 10 \
+        "$venv/bin/pip" wheel -q --no-deps --no-build-isolation -w "$wheels.tmp" \
+        "llama-cpp-python==$llama_cpp_python" >"$log" 2>&1; then
+      tail -n 40 "$log" >&2
+      echo "setup: building llama-cpp-python failed (full log: $log)" >&2
+      exit 1
+    fi
+    mv "$wheels.tmp" "$wheels"
+    echo "setup: built llama-cpp-python in $(( $(date +%s) - t0 )) s"
+  fi
+  "$venv/bin/pip" install -q --no-deps --force-reinstall "$wheels"/llama_cpp_python-*.whl
+  echo "$want" >"$venv/.lowbit-stamp"
+fi
+echo "setup: python venv ready ($venv)"
+
+# Real models for the end-to-end checks (cached and sha256-checked).
+LOWBIT_CACHE="$cache" "$root/scripts/fetch-models.sh"
