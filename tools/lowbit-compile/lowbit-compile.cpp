@@ -25,7 +25,11 @@ using namespace llvm;
 namespace {
 
 cl::OptionCategory category("lowbit-compile options");
-cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::Required, cl::cat(category));
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::cat(category));
+cl::opt<bool> listOps("list-ops",
+                      cl::desc("Print the ONNX ops the importer supports, one per line as DOMAIN:OpType "
+                               "(the standard domain is empty), and exit"),
+                      cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"), cl::value_desc("file"),
                                 cl::init("-"), cl::cat(category));
 enum class Emit { Mlir };
@@ -63,6 +67,16 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(argc, argv, "lowbit-compile: ONNX model in, compiled model out\n");
+
+  if (listOps) {
+    for (const std::string &op : lowbit::supportedOnnxOps())
+      outs() << op << "\n";
+    return 0;
+  }
+  if (inputPath.empty()) {
+    WithColor::error(errs(), "lowbit-compile") << "no input model given (see --help)\n";
+    return 1;
+  }
 
   lowbit::OnnxImportOptions options;
   for (const std::string &spec : inputShapes)

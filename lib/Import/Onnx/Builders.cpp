@@ -6,6 +6,10 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -56,6 +60,11 @@ bool isUnsignedDType(DType dtype) {
 std::string dtypeName(DType dtype) {
   if (onnx::TensorProto_DataType_IsValid(dtype))
     return onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(dtype));
+  // Types newer than the ONNX library lowbit builds against (1.12).
+  static const char *const newer[] = {"FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
+                                      "UINT4",        "INT4",           "FLOAT4E2M1"};
+  if (dtype >= 17 && dtype <= 23)
+    return newer[dtype - 17];
   return "unknown type " + std::to_string(dtype);
 }
 
@@ -244,6 +253,58 @@ Value reshapeTo(OpBuilder &b, Location loc, Value source, ArrayRef<OpFoldResult>
 
 Value materialize(OpBuilder &b, Location loc, DenseElementsAttr attr) {
   return arith::ConstantOp::create(b, loc, attr);
+}
+
+std::optional<ArrayRef<char>> constantBytes(Value value, std::string &storage) {
+  auto constant = value ? value.getDefiningOp<arith::ConstantOp>() : nullptr;
+  if (!constant)
+    return std::nullopt;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+  if (!dense || dense.getElementType().isInteger(1))
+    return std::nullopt;
+  ArrayRef<char> raw = dense.getRawData();
+  if (!dense.isSplat())
+    return raw;
+  storage.clear();
+  for (int64_t i = 0, e = dense.getNumElements(); i < e; ++i)
+    storage.append(raw.data(), raw.size());
+  return ArrayRef<char>(storage.data(), storage.size());
+}
+
+Value IndexMath::value(OpFoldResult x) { return getValueOrCreateConstantIndexOp(b_, loc_, x); }
+
+#define LOWBIT_INDEX_BINARY(NAME, EXPR, OP)                                                        \
+  OpFoldResult IndexMath::NAME(OpFoldResult x, OpFoldResult y) {                                   \
+    std::optional<int64_t> a = getConstantIntValue(x), c = getConstantIntValue(y);                 \
+    if (a && c)                                                                                    \
+      return b_.getIndexAttr(EXPR);                                                                \
+    return OP::create(b_, loc_, value(x), value(y)).getResult();                                   \
+  }
+LOWBIT_INDEX_BINARY(add, *a + *c, arith::AddIOp)
+LOWBIT_INDEX_BINARY(sub, *a - *c, arith::SubIOp)
+LOWBIT_INDEX_BINARY(mul, *a * *c, arith::MulIOp)
+LOWBIT_INDEX_BINARY(div, *c ? *a / *c : 0, arith::DivSIOp)
+LOWBIT_INDEX_BINARY(min, std::min(*a, *c), arith::MinSIOp)
+LOWBIT_INDEX_BINARY(max, std::max(*a, *c), arith::MaxSIOp)
+#undef LOWBIT_INDEX_BINARY
+
+OpFoldResult IndexMath::wrapNegative(OpFoldResult x, OpFoldResult size) {
+  if (std::optional<int64_t> a = getConstantIntValue(x))
+    return *a < 0 ? add(x, size) : x;
+  Value v = value(x);
+  Value zero = arith::ConstantIndexOp::create(b_, loc_, 0);
+  Value negative = arith::CmpIOp::create(b_, loc_, arith::CmpIPredicate::slt, v, zero);
+  return arith::SelectOp::create(b_, loc_, negative, value(add(x, size)), v).getResult();
+}
+
+OpFoldResult IndexMath::countSteps(OpFoldResult x, OpFoldResult y) {
+  // (x + y - 1) / y rounds up for x > 0; for x <= 0 the max makes it 0.
+  return max(div(sub(add(x, y), c(1)), y), c(0));
 }
 
 } // namespace lowbit::onnx_import

@@ -141,6 +141,18 @@ void addElementwiseOps(OpTable &table);
 void addMatmulOps(OpTable &table);
 void addShapeOps(OpTable &table);
 void addNormalizationOps(OpTable &table);
+void addIndexingOps(OpTable &table);
+void addQuantizationOps(OpTable &table);
+
+/// Every op group, in the order the importer registers them.
+inline void addAllOps(OpTable &table) {
+  addElementwiseOps(table);
+  addMatmulOps(table);
+  addShapeOps(table);
+  addNormalizationOps(table);
+  addIndexingOps(table);
+  addQuantizationOps(table);
+}
 
 //===----------------------------------------------------------------------===//
 // IR building helpers shared by the op groups (Builders.cpp).
@@ -192,6 +204,40 @@ llvm::SmallVector<mlir::OpFoldResult> tensorSizes(mlir::OpBuilder &b, mlir::Loca
 
 /// Materializes a known constant as arith.constant.
 mlir::Value materialize(mlir::OpBuilder &b, mlir::Location loc, mlir::DenseElementsAttr attr);
+
+/// The bytes of a constant (an initializer or Constant node's value, small or
+/// a dense_resource blob), or nullopt when `value` is not a constant.
+std::optional<llvm::ArrayRef<char>> constantBytes(mlir::Value value, std::string &storage);
+
+/// ONNX MatMul of `a` and `b` (numpy batch broadcasting, 1-D operands) as one
+/// linalg.generic contraction accumulating in the operands' element type
+/// (Matmul.cpp).
+mlir::FailureOr<mlir::Value> buildMatmul(NodeContext &ctx, mlir::Value a, mlir::Value b);
+
+/// Index arithmetic on OpFoldResults: computed at import time when both
+/// sides are known, else arith ops on index values. Keeps static sizes
+/// static without relying on folders.
+class IndexMath {
+public:
+  IndexMath(mlir::OpBuilder &b, mlir::Location loc) : b_(b), loc_(loc) {}
+  mlir::OpFoldResult c(int64_t v) { return b_.getIndexAttr(v); }
+  mlir::Value value(mlir::OpFoldResult x);
+  mlir::OpFoldResult add(mlir::OpFoldResult x, mlir::OpFoldResult y);
+  mlir::OpFoldResult sub(mlir::OpFoldResult x, mlir::OpFoldResult y);
+  mlir::OpFoldResult mul(mlir::OpFoldResult x, mlir::OpFoldResult y);
+  /// Signed division rounding toward zero (y != 0).
+  mlir::OpFoldResult div(mlir::OpFoldResult x, mlir::OpFoldResult y);
+  mlir::OpFoldResult min(mlir::OpFoldResult x, mlir::OpFoldResult y);
+  mlir::OpFoldResult max(mlir::OpFoldResult x, mlir::OpFoldResult y);
+  /// x < 0 ? x + size : x.
+  mlir::OpFoldResult wrapNegative(mlir::OpFoldResult x, mlir::OpFoldResult size);
+  /// ceil(x / y) for y > 0, clamped below at 0.
+  mlir::OpFoldResult countSteps(mlir::OpFoldResult x, mlir::OpFoldResult y);
+
+private:
+  mlir::OpBuilder &b_;
+  mlir::Location loc_;
+};
 
 /// Small constants are kept known at import time, for folding.
 constexpr int64_t kMaxFoldedElements = 4096;

@@ -192,9 +192,102 @@ LogicalResult importSoftmax(NodeContext &ctx) {
   return success();
 }
 
+/// LayerNormalization (opset 17): normalizes over dimensions [axis, rank)
+/// in the stash type (float by default, so f16 and bf16 inputs are widened),
+/// then scales and shifts in the input's type. The optional Mean and
+/// InvStdDev outputs keep the reduced dimensions as 1.
+LogicalResult importLayerNormalization(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)))
+    return failure();
+  DType dtype = ctx.dtype(0);
+  if (!isFloatDType(dtype))
+    return ctx.emitError() << "needs a float input, got " << dtypeName(dtype);
+  if (ctx.dtype(1) != dtype || (ctx.hasInput(2) && ctx.dtype(2) != dtype))
+    return ctx.emitError() << "Scale and B must have X's element type " << dtypeName(dtype);
+  DType stash = static_cast<DType>(ctx.intAttr("stash_type", onnx::TensorProto::FLOAT));
+  if (!isFloatDType(stash))
+    return ctx.emitError() << "stash_type " << dtypeName(stash) << " is not a float type";
+  int64_t rank = ctx.type(0).getRank();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.intAttr("axis", -1), rank, "axis");
+  if (failed(axis))
+    return failure();
+  float epsilon = ctx.floatAttr("epsilon", 1e-5f);
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  Type element = ctx.type(0).getElementType();
+  Type stashType = elementTypeFor(ctx.context(), stash);
+  auto map = [&](ValueRange inputs, Type resultType, ScalarBody body) { return buildElementwise(ctx, inputs, resultType, body); };
+
+  Value x = ctx.value(0);
+  if (stashType != element) {
+    FailureOr<Value> widened = map({x}, stashType, [&](OpBuilder &nb, Location l, ValueRange a) {
+      return castScalar(nb, l, a[0], dtype, stash, stashType);
+    });
+    if (failed(widened))
+      return failure();
+    x = *widened;
+  }
+  SmallVector<bool> reduced(rank, false);
+  Value count = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t d = *axis; d < rank; ++d) {
+    reduced[d] = true;
+    count = arith::MulIOp::create(b, loc, count, tensor::DimOp::create(b, loc, x, d));
+  }
+  Value countFloat = arith::UIToFPOp::create(b, loc, stashType, arith::IndexCastUIOp::create(b, loc, b.getI64Type(), count));
+  auto divideByCount = [&](Value sum) {
+    return map({sum}, stashType, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      return arith::DivFOp::create(nb, l, a[0], countFloat);
+    });
+  };
+  FailureOr<Value> mean = divideByCount(buildReduce(b, loc, x, reduced, /*keepDims=*/true, 0, addValues));
+  if (failed(mean))
+    return failure();
+  FailureOr<Value> centered = map({x, *mean}, stashType, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return arith::SubFOp::create(nb, l, a[0], a[1]);
+  });
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> squares = map({*centered}, stashType, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return arith::MulFOp::create(nb, l, a[0], a[0]);
+  });
+  if (failed(squares))
+    return failure();
+  FailureOr<Value> variance = divideByCount(buildReduce(b, loc, *squares, reduced, /*keepDims=*/true, 0, addValues));
+  if (failed(variance))
+    return failure();
+  FailureOr<Value> invStdDev = map({*variance}, stashType, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value shifted = arith::AddFOp::create(nb, l, a[0], scalarConstant(nb, l, stashType, epsilon));
+    return math::RsqrtOp::create(nb, l, shifted);
+  });
+  if (failed(invStdDev))
+    return failure();
+  FailureOr<Value> normalized = map({*centered, *invStdDev}, element, [&](OpBuilder &nb, Location l, ValueRange a) {
+    Value n = arith::MulFOp::create(nb, l, a[0], a[1]);
+    return castScalar(nb, l, n, stash, dtype, element);
+  });
+  if (failed(normalized))
+    return failure();
+  SmallVector<Value> operands = {*normalized, ctx.value(1)};
+  if (ctx.hasInput(2))
+    operands.push_back(ctx.value(2));
+  FailureOr<Value> y = map(operands, element, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value scaled = arith::MulFOp::create(nb, l, a[0], a[1]);
+    return a.size() > 2 ? arith::AddFOp::create(nb, l, scaled, a[2]).getResult() : scaled;
+  });
+  if (failed(y))
+    return failure();
+  if (cast<RankedTensorType>(y->getType()).getRank() != rank)
+    return ctx.emitError() << "Scale or B does not broadcast to X's shape " << shapeToString(ctx.shape(0));
+  ctx.setOutput(0, *y, dtype);
+  ctx.setOutput(1, *mean, stash);
+  ctx.setOutput(2, *invStdDev, stash);
+  return success();
+}
+
 } // namespace
 
 void addNormalizationOps(OpTable &table) {
+  table.add("", "LayerNormalization", importLayerNormalization);
   table.add("", "ReduceSum", importReduceSumOrMean<false>);
   table.add("", "ReduceMean", importReduceSumOrMean<true>);
   table.add("", "ReduceMax", importReduceMaxOrMin<true>);

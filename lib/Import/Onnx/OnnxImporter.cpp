@@ -31,10 +31,7 @@ public:
                 StringRef fileName, const OnnxImportOptions &options)
       : context_(context), builder_(&context), model_(model), baseDir_(baseDir.str()),
         fileName_(fileName.str()), options_(options) {
-    addElementwiseOps(ops_);
-    addMatmulOps(ops_);
-    addShapeOps(ops_);
-    addNormalizationOps(ops_);
+    addAllOps(ops_);
   }
 
   OwningOpRef<ModuleOp> run();
@@ -101,7 +98,7 @@ LogicalResult NodeContext::requireInputs(size_t min) {
 }
 
 FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank, StringRef what) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+  if (axis < -rank || axis >= rank)
     return emitError() << what << " " << axis << " is out of range for rank " << rank;
   return axis < 0 ? axis + rank : axis;
 }
@@ -407,10 +404,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
 
 std::vector<std::string> supportedOnnxOps() {
   onnx_import::OpTable table;
-  onnx_import::addElementwiseOps(table);
-  onnx_import::addMatmulOps(table);
-  onnx_import::addShapeOps(table);
-  onnx_import::addNormalizationOps(table);
+  onnx_import::addAllOps(table);
   return table.names();
 }
 

@@ -10,9 +10,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+
+#include <cmath>
 
 using namespace mlir;
 
@@ -456,9 +459,237 @@ LogicalResult importGather(NodeContext &ctx) {
   return success();
 }
 
+/// The target shape of ConstantOfShape or Expand: known or tracked sizes.
+FailureOr<SmallVector<OpFoldResult>> targetShape(NodeContext &ctx, size_t i) {
+  if (!ctx.hasInput(i))
+    return ctx.emitError() << "needs its shape input";
+  if (ctx.type(i).getRank() != 1)
+    return ctx.emitError() << "needs a 1-D shape, got " << shapeToString(ctx.shape(i));
+  std::optional<SmallVector<OpFoldResult>> sizes = ctx.shapeElements(i);
+  if (!sizes)
+    return ctx.emitError() << "needs its shape (input '" << ctx.node().input(i)
+                           << "') computed from constants and input shapes";
+  for (OpFoldResult s : *sizes)
+    if (std::optional<int64_t> c = getConstantIntValue(s); c && *c < 0)
+      return ctx.emitError() << "shape has a negative size " << *c;
+  return *sizes;
+}
+
+SmallVector<int64_t> staticShape(ArrayRef<OpFoldResult> sizes) {
+  SmallVector<int64_t> shape;
+  for (OpFoldResult s : sizes)
+    shape.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+  return shape;
+}
+
+/// ConstantOfShape: a splat of `value` (one element; float 0 by default) in
+/// a shape that may have dynamic sizes.
+LogicalResult importConstantOfShape(NodeContext &ctx) {
+  FailureOr<SmallVector<OpFoldResult>> sizes = targetShape(ctx, 0);
+  if (failed(sizes))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  DType dtype = onnx::TensorProto::FLOAT;
+  Attribute scalar = b.getF32FloatAttr(0);
+  if (const onnx::AttributeProto *value = ctx.attr("value")) {
+    DenseElementsAttr known;
+    FailureOr<Value> loaded = ctx.loadTensor(value->t(), known);
+    if (failed(loaded))
+      return failure();
+    loaded->getDefiningOp()->erase();
+    if (!known || known.getNumElements() != 1)
+      return ctx.emitError() << "needs a value of exactly one element";
+    dtype = value->t().data_type();
+    scalar = *known.getValues<Attribute>().begin();
+  }
+  auto typed = cast<TypedAttr>(scalar);
+  SmallVector<int64_t> shape = staticShape(*sizes);
+  auto type = RankedTensorType::get(shape, typed.getType());
+  if (type.hasStaticShape()) {
+    auto attr = DenseElementsAttr::get(type, scalar);
+    ctx.setOutput(0, materialize(b, loc, attr), dtype,
+                  type.getNumElements() <= kMaxFoldedElements ? attr : DenseElementsAttr());
+    return success();
+  }
+  Value empty = tensor::EmptyOp::create(b, loc, *sizes, typed.getType());
+  Value fill = arith::ConstantOp::create(b, loc, typed);
+  ctx.setOutput(0, linalg::FillOp::create(b, loc, fill, empty).getResult(0), dtype);
+  return success();
+}
+
+/// Expand: numpy broadcasting of the input against a target shape, which may
+/// hold dynamic sizes. A target size of 1 keeps the input's size.
+LogicalResult importExpand(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)))
+    return failure();
+  FailureOr<SmallVector<OpFoldResult>> target = targetShape(ctx, 1);
+  if (failed(target))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  IndexMath m(b, loc);
+  ArrayRef<int64_t> inShape = ctx.shape(0);
+  SmallVector<OpFoldResult> inSizes = tensorSizes(b, loc, ctx.value(0));
+  int64_t inRank = inShape.size(), targetRank = target->size();
+  int64_t rank = std::max(inRank, targetRank);
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t i = d - (rank - inRank), t = d - (rank - targetRank);
+    if (i < 0) {
+      sizes.push_back((*target)[t]);
+      continue;
+    }
+    if (t < 0) {
+      sizes.push_back(inSizes[i]);
+      continue;
+    }
+    std::optional<int64_t> want = getConstantIntValue((*target)[t]);
+    int64_t have = inShape[i];
+    if (want && *want == 1)
+      sizes.push_back(inSizes[i]);
+    else if (have == 1)
+      sizes.push_back((*target)[t]);
+    else if (!ShapedType::isDynamic(have) && want && *want != have)
+      return ctx.emitError() << "cannot expand dimension " << i << " of size " << have << " to " << *want;
+    else if (!ShapedType::isDynamic(have) || want)
+      sizes.push_back(want ? (*target)[t] : inSizes[i]);
+    else
+      sizes.push_back(m.max(inSizes[i], (*target)[t])); // both dynamic: the one that is not 1
+  }
+  SmallVector<int64_t> shape = staticShape(sizes);
+  Type element = ctx.type(0).getElementType();
+  auto type = RankedTensorType::get(shape, element);
+  if (type == ctx.type(0) && type.hasStaticShape()) {
+    ctx.setOutput(0, ctx.value(0), ctx.dtype(0), ctx.constant(0));
+    return success();
+  }
+  if (DenseElementsAttr known = ctx.constant(0); known && known.isSplat() && type.hasStaticShape()) {
+    auto attr = DenseElementsAttr::get(type, known.getSplatValue<Attribute>());
+    ctx.setOutput(0, materialize(b, loc, attr), ctx.dtype(0),
+                  type.getNumElements() <= kMaxFoldedElements ? attr : DenseElementsAttr());
+    return success();
+  }
+  MLIRContext *context = b.getContext();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t i = 0; i < inRank; ++i) {
+    int64_t d = i + rank - inRank;
+    bool broadcast = inShape[i] == 1 && shape[d] != 1;
+    exprs.push_back(broadcast ? getAffineConstantExpr(0, context) : getAffineDimExpr(d, context));
+  }
+  Value init = tensor::EmptyOp::create(b, loc, sizes, element);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{ctx.value(0)}, ValueRange{init},
+      SmallVector<AffineMap>{AffineMap::get(rank, 0, exprs, context), b.getMultiDimIdentityMap(rank)},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [](OpBuilder &nb, Location l, ValueRange args) { linalg::YieldOp::create(nb, l, args[0]); });
+  ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));
+  return success();
+}
+
+/// Range(start, limit, delta): computed at import time when all three are
+/// known; else a linalg.generic writing start + i * delta over
+/// max(ceil((limit - start) / delta), 0) elements.
+LogicalResult importRange(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(3)))
+    return failure();
+  DType dtype = ctx.dtype(0);
+  for (size_t i = 0; i < 3; ++i) {
+    if (ctx.dtype(i) != dtype)
+      return ctx.emitError() << "start, limit and delta have different element types";
+    if (ctx.type(i).getNumElements() != 1 || ctx.type(i).getRank() > 1)
+      return ctx.emitError() << "input " << i << " is not a scalar (" << shapeToString(ctx.shape(i)) << ")";
+  }
+  if (dtype == onnx::TensorProto::BOOL)
+    return ctx.emitError() << "does not take bool inputs";
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  Type element = ctx.type(0).getElementType();
+  bool isFloat = isFloatDType(dtype);
+
+  // All known: compute it here.
+  if (ctx.constant(0) && ctx.constant(1) && ctx.constant(2)) {
+    auto get = [&](size_t i) {
+      DenseElementsAttr c = ctx.constant(i);
+      return isFloat ? (*c.getValues<APFloat>().begin()).convertToDouble()
+                     : double(isUnsignedDType(dtype) ? (*c.getValues<APInt>().begin()).getZExtValue()
+                                                     : (*c.getValues<APInt>().begin()).getSExtValue());
+    };
+    double start = get(0), limit = get(1), delta = get(2);
+    if (delta == 0)
+      return ctx.emitError() << "delta is 0";
+    double steps = std::ceil((limit - start) / delta);
+    int64_t count = steps > 0 ? static_cast<int64_t>(steps) : 0;
+    if (count > (int64_t(1) << 24))
+      return ctx.emitError() << "would produce " << count << " elements";
+    auto type = RankedTensorType::get({count}, element);
+    DenseElementsAttr attr;
+    if (isFloat) {
+      SmallVector<Attribute> values;
+      for (int64_t i = 0; i < count; ++i)
+        values.push_back(FloatAttr::get(element, start + i * delta));
+      attr = DenseElementsAttr::get(type, values);
+    } else {
+      SmallVector<int64_t> values;
+      for (int64_t i = 0; i < count; ++i)
+        values.push_back(static_cast<int64_t>(start) + i * static_cast<int64_t>(delta));
+      attr = intConstant(element, {count}, values);
+    }
+    ctx.setOutput(0, materialize(b, loc, attr), dtype, count <= kMaxFoldedElements ? attr : DenseElementsAttr());
+    return success();
+  }
+
+  // The scalars as run-time values.
+  auto scalarOf = [&](size_t i) -> Value {
+    if (std::optional<SmallVector<OpFoldResult>> e = ctx.shapeElements(i); e && e->size() == 1 && !isFloat)
+      return arith::IndexCastOp::create(b, loc, element, getValueOrCreateConstantIndexOp(b, loc, (*e)[0]));
+    SmallVector<Value> zeros(ctx.type(i).getRank(), arith::ConstantIndexOp::create(b, loc, 0));
+    return tensor::ExtractOp::create(b, loc, ctx.value(i), zeros);
+  };
+  Value start = scalarOf(0), limit = scalarOf(1), delta = scalarOf(2);
+  Value count;
+  if (isFloat) {
+    Value steps = math::CeilOp::create(b, loc, arith::DivFOp::create(b, loc, arith::SubFOp::create(b, loc, limit, start), delta));
+    Value wide = arith::FPToSIOp::create(b, loc, b.getI64Type(), steps);
+    count = arith::IndexCastOp::create(b, loc, b.getIndexType(), wide);
+    count = arith::MaxSIOp::create(b, loc, count, arith::ConstantIndexOp::create(b, loc, 0));
+  } else {
+    auto index = [&](Value v) {
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                        castScalar(b, loc, v, dtype, onnx::TensorProto::INT64, b.getI64Type()));
+    };
+    Value span = arith::SubIOp::create(b, loc, index(limit), index(start));
+    Value step = index(delta);
+    // ceil(span / step) for either sign of step: (span + step - sign(step)) / step.
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0), one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value positive = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, step, zero);
+    Value sign = arith::SelectOp::create(b, loc, positive, one, arith::ConstantIndexOp::create(b, loc, -1));
+    Value numerator = arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, span, step), sign);
+    count = arith::MaxSIOp::create(b, loc, arith::DivSIOp::create(b, loc, numerator, step), zero);
+  }
+  Value init = tensor::EmptyOp::create(b, loc, SmallVector<OpFoldResult>{count}, element);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{b.getMultiDimIdentityMap(1)},
+      SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        Value i = linalg::IndexOp::create(nb, l, 0);
+        Value wide = arith::IndexCastOp::create(nb, l, nb.getI64Type(), i);
+        Value offset = castScalar(nb, l, wide, onnx::TensorProto::INT64, dtype, element);
+        Value value = isFloat ? arith::AddFOp::create(nb, l, start, arith::MulFOp::create(nb, l, offset, delta)).getResult()
+                              : arith::AddIOp::create(nb, l, start, arith::MulIOp::create(nb, l, offset, delta)).getResult();
+        linalg::YieldOp::create(nb, l, value);
+      });
+  ctx.setOutput(0, generic.getResult(0), dtype);
+  return success();
+}
+
 } // namespace
 
 void addShapeOps(OpTable &table) {
+  table.add("", "ConstantOfShape", importConstantOfShape);
+  table.add("", "Expand", importExpand);
+  table.add("", "Range", importRange);
   table.add("", "Constant", importConstant);
   table.add("", "Reshape", importReshape);
   table.add("", "Flatten", importFlatten);

@@ -37,3 +37,21 @@
 // SHAPE-NAME: error: --input-shape names 'y', which is not an input of the model
 // RUN: not lowbit-compile %t.matmul.onnx --input-shape x 2>&1 | FileCheck %s --check-prefix=SHAPE-SYNTAX
 // SHAPE-SYNTAX: error: --input-shape expects NAME=DxD..., got 'x'
+
+// Op-specific checks.
+
+// RUN: %python %S/Inputs/make_model.py EinsumBadLabel > %t.einsum.onnx
+// RUN: not lowbit-compile %t.einsum.onnx 2>&1 | FileCheck %s --check-prefix=EINSUM
+// EINSUM: error: node 'einsum' (Einsum, domain 'ai.onnx', opset 17): equation 'ij,jk->iz': output label 'z' appears in no input
+
+// RUN: %python %S/Inputs/make_model.py MatMulNBitsGIdx > %t.gidx.onnx
+// RUN: not lowbit-compile %t.gidx.onnx 2>&1 | FileCheck %s --check-prefix=GIDX
+// GIDX: error: node 'matmulnbits' (MatMulNBits, domain 'com.microsoft', opset 1): g_idx (act-order group indices) is not supported
+
+// RUN: %python %S/Inputs/make_model.py ReshapeTwoInferred > %t.reshape.onnx
+// RUN: not lowbit-compile %t.reshape.onnx 2>&1 | FileCheck %s --check-prefix=RESHAPE
+// RESHAPE: error: node 'reshape' (Reshape, domain 'ai.onnx', opset 17): shape -1x-1 has more than one -1
+
+// RUN: %python %S/Inputs/make_model.py QuantizeLinearInt4 --opset 21 > %t.int4.onnx
+// RUN: not lowbit-compile %t.int4.onnx 2>&1 | FileCheck %s --check-prefix=INT4
+// INT4: error: node 'quantize' (QuantizeLinear, domain 'ai.onnx', opset 21): y has element type INT4; lowbit supports INT8, UINT8, INT16 and UINT16 here (INT4, UINT4 and the float8 types are not supported)

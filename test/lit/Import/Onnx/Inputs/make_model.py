@@ -234,6 +234,302 @@ def BadBroadcast():
     return binary("Add", [2, 3], [4], [2, 3])
 
 
+# --- Transformer graphs ------------------------------------------------------
+
+INT64_MAX = np.iinfo(np.int64).max
+U8 = TensorProto.UINT8
+I8 = TensorProto.INT8
+I32 = TensorProto.INT32
+
+
+def i64(values):
+    return np.array(values, dtype=np.int64)
+
+
+@model
+def LayerNormalization():
+    return graph([helper.make_node("LayerNormalization", ["x", "scale", "bias"], ["y"], name="layernorm",
+                                   axis=-1, epsilon=1e-6)],
+                 [value("x", F, ["batch", "seq", 8])], [value("y", F, ["batch", "seq", 8])],
+                 [const("scale", np.ones(8, dtype=np.float32)), const("bias", np.zeros(8, dtype=np.float32))])
+
+
+@model
+def LayerNormalizationF16():
+    """f16 input: normalized in f32 (stash_type 1), with the Mean and InvStdDev outputs."""
+    H = TensorProto.FLOAT16
+    return graph([helper.make_node("LayerNormalization", ["x", "scale"], ["y", "mean", "inv"], name="layernorm",
+                                   axis=1)],
+                 [value("x", H, [2, 3, 4])], [value("y", H, [2, 3, 4]), value("mean", F, [2, 1, 1]),
+                                              value("inv", F, [2, 1, 1])],
+                 [const("scale", np.ones((3, 4), dtype=np.float16))])
+
+
+@model
+def Slice():
+    """Two axes: from 2 to the end (INT64_MAX clamps), and every other column."""
+    return graph([helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"], name="slice")],
+                 [value("x", F, ["batch", 10, 8])], [value("y", F, ["batch", 8, 4])],
+                 [const("starts", i64([2, 0])), const("ends", i64([INT64_MAX, 8])),
+                  const("axes", i64([1, -1])), const("steps", i64([1, 2]))])
+
+
+@model
+def SliceReverse():
+    """A negative step walks backwards: x[:, ::-1] and negative starts."""
+    return graph([helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"], name="slice")],
+                 [value("x", F, ["batch", 6])], [value("y", F, ["batch", 6])],
+                 [const("starts", i64([-1])), const("ends", i64([-INT64_MAX])),
+                  const("axes", i64([1])), const("steps", i64([-1]))])
+
+
+@model
+def SliceDynamic():
+    """Slicing a dynamic dimension: x[:, 1:-1]."""
+    return graph([helper.make_node("Slice", ["x", "starts", "ends", "axes"], ["y"], name="slice")],
+                 [value("x", F, [2, "seq"])], [value("y", F, [2, "seq_minus_2"])],
+                 [const("starts", i64([1])), const("ends", i64([-1])), const("axes", i64([1]))])
+
+
+@model
+def ShapeSlice():
+    """Shape -> Slice -> Concat -> Reshape: splitting heads, as BERT exports do."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"], name="shape"),
+        helper.make_node("Slice", ["s", "zero", "two"], ["bs"], name="slice"),
+        helper.make_node("Concat", ["bs", "heads"], ["target"], name="concat", axis=0),
+        helper.make_node("Reshape", ["x", "target"], ["y"], name="reshape"),
+    ]
+    return graph(nodes, [value("x", F, ["batch", "seq", 8])], [value("y", F, ["batch", "seq", 2, 4])],
+                 [const("zero", i64([0])), const("two", i64([2])), const("heads", i64([2, 4]))])
+
+
+@model
+def Split():
+    return graph([helper.make_node("Split", ["x", "split"], ["a", "b"], name="split", axis=1)],
+                 [value("x", F, ["batch", 6])], [value("a", F, ["batch", 2]), value("b", F, ["batch", 4])],
+                 [const("split", i64([2, 4]))])
+
+
+@model
+def SplitNumOutputs():
+    """Opset 18's num_outputs: parts of ceil(7 / 3) = 3, the last one smaller."""
+    return graph([helper.make_node("Split", ["x"], ["a", "b", "c"], name="split", axis=0, num_outputs=3)],
+                 [value("x", F, [7, "n"])], [value("a", F, [3, "n"]), value("b", F, [3, "n"]), value("c", F, [1, "n"])])
+
+
+@model
+def SplitEqual():
+    """No sizes: equal parts of a dynamic dimension."""
+    return graph([helper.make_node("Split", ["x"], ["a", "b"], name="split", axis=-1)],
+                 [value("x", F, [2, "n"])], [value("a", F, [2, "half"]), value("b", F, [2, "half"])])
+
+
+@model
+def GatherElements():
+    return graph([helper.make_node("GatherElements", ["x", "i"], ["y"], name="gatherelements", axis=1)],
+                 [value("x", F, ["batch", 4]), value("i", I64, ["batch", 2])], [value("y", F, ["batch", 2])])
+
+
+@model
+def ScatterND():
+    return graph([helper.make_node("ScatterND", ["x", "i", "u"], ["y"], name="scatternd")],
+                 [value("x", F, [4, 4]), value("i", I64, [2, 1]), value("u", F, [2, 4])],
+                 [value("y", F, [4, 4])])
+
+
+@model
+def ConstantOfShape():
+    """A mask as big as a dynamic input: Shape -> ConstantOfShape."""
+    return graph([helper.make_node("Shape", ["x"], ["s"], name="shape"),
+                  helper.make_node("ConstantOfShape", ["s"], ["y"], name="constantofshape",
+                                   value=helper.make_tensor("v", I64, [1], [1]))],
+                 [value("x", F, ["batch", 4])], [value("y", I64, ["batch", 4])])
+
+
+@model
+def ConstantOfShapeStatic():
+    return graph([helper.make_node("ConstantOfShape", ["s"], ["y"], name="constantofshape")],
+                 [], [value("y", F, [2, 3])], [const("s", i64([2, 3]))])
+
+
+@model
+def Expand():
+    """Broadcast [3, 1] to a known [2, 3, 4]."""
+    return graph([helper.make_node("Expand", ["x", "s"], ["y"], name="expand")],
+                 [value("x", F, [3, 1])], [value("y", F, [2, 3, 4])], [const("s", i64([2, 3, 4]))])
+
+
+@model
+def ExpandDynamic():
+    """Broadcast an attention mask row to the shape of a dynamic input."""
+    return graph([helper.make_node("Shape", ["ref"], ["s"], name="shape"),
+                  helper.make_node("Expand", ["x", "s"], ["y"], name="expand")],
+                 [value("x", F, [1, 4]), value("ref", F, ["batch", 4])], [value("y", F, ["batch", 4])])
+
+
+@model
+def Range():
+    """Position ids: Range(0, seq_len, 1) with seq_len from a dynamic shape."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"], name="shape"),
+        helper.make_node("Gather", ["s", "one"], ["n"], name="gather", axis=0),
+        helper.make_node("Range", ["zero", "n", "step"], ["y"], name="range"),
+    ]
+    return graph(nodes, [value("x", F, ["batch", "seq"])], [value("y", I64, ["seq"])],
+                 [const("one", np.array(1, dtype=np.int64)), const("zero", np.array(0, dtype=np.int64)),
+                  const("step", np.array(1, dtype=np.int64))])
+
+
+@model
+def RangeConstant():
+    return graph([helper.make_node("Range", ["a", "b", "c"], ["y"], name="range")],
+                 [], [value("y", F, [4])],
+                 [const("a", np.array(1, dtype=np.float32)), const("b", np.array(3, dtype=np.float32)),
+                  const("c", np.array(0.5, dtype=np.float32))])
+
+
+@model
+def Trilu():
+    """A causal mask: the lower triangle, k = 0."""
+    return graph([helper.make_node("Trilu", ["x", "k"], ["y"], name="trilu", upper=0)],
+                 [value("x", F, ["batch", "seq", "seq"])], [value("y", F, ["batch", "seq", "seq"])],
+                 [const("k", np.array(0, dtype=np.int64))])
+
+
+@model
+def WhereMask():
+    """Where(mask, scores, -inf) with a bool mask that broadcasts."""
+    return graph([helper.make_node("Where", ["m", "x", "ninf"], ["y"], name="where")],
+                 [value("m", B, [1, 1, "seq", "seq"]), value("x", F, ["batch", 2, "seq", "seq"])],
+                 [value("y", F, ["batch", 2, "seq", "seq"])],
+                 [const("ninf", np.array(-np.inf, dtype=np.float32))])
+
+
+@model
+def CumSum():
+    return graph([helper.make_node("CumSum", ["x", "axis"], ["y"], name="cumsum", exclusive=1, reverse=1)],
+                 [value("x", F, ["batch", 5])], [value("y", F, ["batch", 5])],
+                 [const("axis", np.array(1, dtype=np.int32))])
+
+
+def einsum(equation, shapes, out_shape):
+    names = ["a", "b", "c"][:len(shapes)]
+    return graph([helper.make_node("Einsum", names, ["y"], name="einsum", equation=equation)],
+                 [value(n, F, s) for n, s in zip(names, shapes)], [value("y", F, out_shape)])
+
+
+MODELS["EinsumBatchMatmul"] = lambda: einsum("bij,bjk->bik", [["b", 2, 3], ["b", 3, 4]], ["b", 2, 4])
+MODELS["EinsumAttention"] = lambda: einsum("bhqd,bhkd->bhqk", [["b", 2, "q", 8], ["b", 2, "k", 8]],
+                                           ["b", 2, "q", "k"])
+MODELS["EinsumEllipsis"] = lambda: einsum("...ij,...jk->...ik", [["b", 5, 2, 3], [3, 4]], ["b", 5, 2, 4])
+MODELS["EinsumBadLabel"] = lambda: einsum("ij,jk->iz", [[2, 3], [3, 4]], [2, 4])
+
+
+# --- Pre-quantized graphs ----------------------------------------------------
+
+@model
+def QuantizeLinear():
+    return graph([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"], name="quantize")],
+                 [value("x", F, ["batch", 4])], [value("y", U8, ["batch", 4])],
+                 [const("s", np.array(0.5, dtype=np.float32)), const("z", np.array(128, dtype=np.uint8))])
+
+
+@model
+def QuantizeLinearPerAxis():
+    return graph([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"], name="quantize", axis=1)],
+                 [value("x", F, ["batch", 4])], [value("y", I8, ["batch", 4])],
+                 [const("s", np.array([0.5, 1, 2, 4], dtype=np.float32)), const("z", np.zeros(4, dtype=np.int8))])
+
+
+@model
+def QuantizeLinearBlocked():
+    """Opset 21: one scale per block of 4 along axis 1."""
+    return graph([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["y"], name="quantize", axis=1, block_size=4)],
+                 [value("x", F, [4, 8])], [value("y", I8, [4, 8])],
+                 [const("s", np.ones((4, 2), dtype=np.float32)), const("z", np.zeros((4, 2), dtype=np.int8))])
+
+
+@model
+def DequantizeLinear():
+    """A QDQ weight: int8 constant, per-output-channel scales, into MatMul."""
+    w = (np.arange(12, dtype=np.int64).reshape(4, 3) - 6).astype(np.int8)
+    return graph([helper.make_node("DequantizeLinear", ["w", "s"], ["wf"], name="dequantize", axis=1),
+                  helper.make_node("MatMul", ["x", "wf"], ["y"], name="matmul")],
+                 [value("x", F, ["batch", 4])], [value("y", F, ["batch", 3])],
+                 [const("w", w), const("s", np.array([0.1, 0.2, 0.3], dtype=np.float32))])
+
+
+@model
+def QuantizeLinearInt4():
+    return graph([helper.make_node("QuantizeLinear", ["x", "s"], ["y"], name="quantize", output_dtype=22)],
+                 [value("x", F, [4])], [value("y", 22, [4])], [const("s", np.array(0.5, dtype=np.float32))])
+
+
+@model
+def DynamicQuantizeLinear():
+    return graph([helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"], name="dynamicquantize")],
+                 [value("x", F, ["batch", 4])],
+                 [value("y", U8, ["batch", 4]), value("s", F, []), value("z", U8, [])])
+
+
+@model
+def MatMulInteger():
+    return graph([helper.make_node("MatMulInteger", ["a", "b", "az", "bz"], ["y"], name="matmulinteger")],
+                 [value("a", U8, ["batch", 4])], [value("y", I32, ["batch", 3])],
+                 [const("b", np.ones((4, 3), dtype=np.int8)), const("az", np.array(128, dtype=np.uint8)),
+                  const("bz", np.array([0, 1, 2], dtype=np.int8))])
+
+
+@model
+def QLinearMatMul():
+    f = lambda v: np.array(v, dtype=np.float32)
+    return graph([helper.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"],
+                                   name="qlinearmatmul")],
+                 [value("a", U8, ["batch", 4])], [value("y", U8, ["batch", 3])],
+                 [const("as", f(0.1)), const("az", np.array(128, dtype=np.uint8)),
+                  const("b", np.ones((4, 3), dtype=np.uint8)), const("bs", f([0.1, 0.2, 0.3])),
+                  const("bz", np.array(0, dtype=np.uint8)), const("ys", f(0.05)),
+                  const("yz", np.array(10, dtype=np.uint8))])
+
+
+def matmul_nbits(zero_points=None, bias=False, g_idx=False, k=64, n=8, block=32, bits=4):
+    rng = np.random.default_rng(0)
+    blocks = k // block
+    b = rng.integers(0, 256, size=(n, blocks, block * bits // 8), dtype=np.uint8)
+    scales = rng.random(n * blocks, dtype=np.float32)
+    inputs = ["a", "b", "scales"]
+    inits = [const("b", b), const("scales", scales)]
+    if zero_points is not None:
+        inputs.append("zp")
+        inits.append(const("zp", zero_points))
+    if g_idx:
+        inputs += [""] if zero_points is None else []
+        inputs.append("g_idx")
+        inits.append(const("g_idx", np.arange(k, dtype=np.int32) // block))
+    if bias:
+        inputs += [""] * (5 - len(inputs))
+        inputs.append("bias")
+        inits.append(const("bias", np.ones(n, dtype=np.float32)))
+    node = helper.make_node("MatMulNBits", inputs, ["y"], name="matmulnbits", domain="com.microsoft",
+                            K=k, N=n, bits=bits, block_size=block)
+    return graph([node], [value("a", F, ["batch", "seq", k])], [value("y", F, ["batch", "seq", n])], inits)
+
+
+MODELS["MatMulNBits"] = lambda: matmul_nbits()
+# Zero points of 4 bits, two blocks per row packed into one byte: low nibble first.
+MODELS["MatMulNBitsAsym"] = lambda: matmul_nbits(
+    zero_points=np.array([0x31, 0x08, 0xff, 0x00, 0x12, 0x34, 0x56, 0x78], dtype=np.uint8), bias=True)
+MODELS["MatMulNBitsFloatZeroPoints"] = lambda: matmul_nbits(zero_points=np.full(16, 8.5, dtype=np.float32))
+MODELS["MatMulNBitsGIdx"] = lambda: matmul_nbits(g_idx=True)
+
+
+@model
+def ReshapeTwoInferred():
+    return graph([helper.make_node("Reshape", ["x", "s"], ["y"], name="reshape")],
+                 [value("x", F, [2, 3, 4])], [value("y", F, [2, 12])], [const("s", i64([-1, -1]))])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", choices=sorted(MODELS))
