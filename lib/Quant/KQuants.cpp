@@ -439,25 +439,37 @@ void quantizeRow_Q8_K(const float *x, uint8_t *y, int64_t n, const float *) {
 void dequantizeRow_Q2_K(const uint8_t *y, float *x, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 84) {
     const float d = loadHalf(y + 80), dmin = loadHalf(y + 82);
-    for (int j = 0; j < 16; ++j) {
-      const float dl = d * (y[j] & 0xF), ml = dmin * (y[j] >> 4);
-      for (int l = 0; l < 16; ++l)
-        x[16 * j + l] = dl * twoBitPlane(y + 16, 16 * j + l) - ml;
-    }
+    // Half h, bit plane p: weights 128h + 32p + l come from qs[32h + l].
+    for (int h = 0; h < 2; ++h)
+      for (int p = 0; p < 4; ++p)
+        for (int sub = 0; sub < 2; ++sub) { // two sub-blocks of 16 per plane
+          const uint8_t sc = y[8 * h + 2 * p + sub];
+          const float dl = d * (sc & 0xF), ml = dmin * (sc >> 4);
+          const uint8_t *qs = y + 16 + 32 * h + 16 * sub;
+          float *out = x + 128 * h + 32 * p + 16 * sub;
+          for (int l = 0; l < 16; ++l)
+            out[l] = dl * ((qs[l] >> (2 * p)) & 3) - ml;
+        }
   }
 }
 
 void dequantizeRow_Q3_K(const uint8_t *y, float *x, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 110) {
     const float dAll = loadHalf(y + 108);
-    for (int j = 0; j < 16; ++j) {
-      const float dl = dAll * unpackQ3Scale(y + 96, j);
-      for (int l = 0; l < 16; ++l) {
-        const int i = 16 * j + l;
-        const int high = (y[i % 32] >> (i / 32)) & 1;
-        x[i] = dl * (twoBitPlane(y + 32, i) - (high ? 0 : 4));
-      }
-    }
+    for (int h = 0; h < 2; ++h)
+      for (int p = 0; p < 4; ++p)
+        for (int sub = 0; sub < 2; ++sub) {
+          const int j = 8 * h + 2 * p + sub; // sub-block of weights 16j .. 16j+15
+          const float dl = dAll * unpackQ3Scale(y + 96, j);
+          const uint8_t *qs = y + 32 + 32 * h + 16 * sub;
+          const uint8_t *hmask = y + 16 * sub;
+          const int bit = 4 * h + p; // weight i = 128h + 32p + l' has its high bit in bit i/32 of hmask[i%32]
+          float *out = x + 16 * j;
+          for (int l = 0; l < 16; ++l) {
+            const int high = (hmask[l] >> bit) & 1;
+            out[l] = dl * (((qs[l] >> (2 * p)) & 3) - (high ? 0 : 4));
+          }
+        }
   }
 }
 

@@ -91,10 +91,10 @@ void quantizeRow_TQ2_0(const float *x, uint8_t *y, int64_t n, const float *) {
 void dequantizeRow_TQ2_0(const uint8_t *y, float *x, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, x += kQK, y += 66) {
     const float d = loadHalf(y + 64);
-    for (int i = 0; i < kQK; ++i) {
-      const int t = (y[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
-      x[i] = static_cast<float>(t - 1) * d;
-    }
+    for (int h = 0; h < 2; ++h)
+      for (int p = 0; p < 4; ++p)
+        for (int m = 0; m < 32; ++m)
+          x[128 * h + 32 * p + m] = static_cast<float>(((y[32 * h + m] >> (2 * p)) & 3) - 1) * d;
   }
 }
 

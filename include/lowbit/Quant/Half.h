@@ -50,17 +50,18 @@ inline uint16_t fp32ToFp16(float f) {
   return sign | static_cast<uint16_t>(floatBits(shifted) - floatBits(0.5f));
 }
 
+/// binary16 -> float, exact. Written with selects rather than branches so
+/// that loops over many halves vectorize.
 inline float fp16ToFp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exponent = (h >> 10) & 0x1fu;
   const uint32_t mantissa = h & 0x3ffu;
-  if (exponent == 0x1f) // Inf, or NaN made quiet as F16C's vcvtph2ps does
-    return bitsToFloat(sign | 0x7f800000u | (mantissa << 13) | (mantissa ? 0x00400000u : 0u));
-  if (exponent == 0) { // zero or subnormal: mantissa * 2^-24, exact in fp32
-    const float magnitude = static_cast<float>(mantissa) * 5.9604644775390625e-8f;
-    return sign ? -magnitude : magnitude;
-  }
-  return bitsToFloat(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+  const uint32_t normal = ((exponent + 112u) << 23) | (mantissa << 13);
+  // Inf, or NaN made quiet as F16C's vcvtph2ps does.
+  const uint32_t special = 0x7f800000u | (mantissa << 13) | (mantissa ? 0x00400000u : 0u);
+  // Zero or subnormal: mantissa * 2^-24, exact in fp32.
+  const uint32_t subnormal = floatBits(static_cast<float>(mantissa) * 5.9604644775390625e-8f);
+  return bitsToFloat(sign | (exponent == 0 ? subnormal : exponent == 0x1f ? special : normal));
 }
 
 /// float -> bfloat16, round to nearest even; NaN is kept quiet.
