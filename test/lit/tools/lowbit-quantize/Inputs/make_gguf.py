@@ -6,6 +6,10 @@ section 1: header, metadata, tensor infos, zero padding to the alignment,
 then each tensor's data padded to the alignment.
 
   make_gguf.py OUT [--variant NAME] [--dtype f32|f16] [--layers N] [--llama-keys]
+              [--experts N]
+
+--experts N makes a Mixtral-style MoE: a router ffn_gate_inp and 3-D
+ffn_{gate,up,down}_exps tensors with N experts instead of the dense FFN.
 
 --llama-keys adds the hyper-parameters llama.cpp's loader requires, so that
 llama.cpp can quantize the same file (to compare its output with ours).
@@ -39,16 +43,22 @@ def pad(n):
     return (n + ALIGNMENT - 1) // ALIGNMENT * ALIGNMENT
 
 
-def model_tensors(layers, hidden=256, ffn=512, vocab=32, kv_dim=128):
+def model_tensors(layers, experts=0, hidden=256, ffn=512, vocab=32, kv_dim=128):
     t = [("token_embd.weight", [hidden, vocab]), ("output_norm.weight", [hidden]),
          ("output.weight", [hidden, vocab])]
     for i in range(layers):
         p = "blk.%d." % i
         t += [(p + "attn_norm.weight", [hidden]), (p + "attn_q.weight", [hidden, hidden]),
               (p + "attn_k.weight", [hidden, kv_dim]), (p + "attn_v.weight", [hidden, kv_dim]),
-              (p + "attn_output.weight", [hidden, hidden]), (p + "ffn_norm.weight", [hidden]),
-              (p + "ffn_gate.weight", [hidden, ffn]), (p + "ffn_up.weight", [hidden, ffn]),
-              (p + "ffn_down.weight", [ffn, hidden])]
+              (p + "attn_output.weight", [hidden, hidden]), (p + "ffn_norm.weight", [hidden])]
+        if experts:
+            t += [(p + "ffn_gate_inp.weight", [hidden, experts]),
+                  (p + "ffn_gate_exps.weight", [hidden, ffn, experts]),
+                  (p + "ffn_up_exps.weight", [hidden, ffn, experts]),
+                  (p + "ffn_down_exps.weight", [ffn, hidden, experts])]
+        else:
+            t += [(p + "ffn_gate.weight", [hidden, ffn]), (p + "ffn_up.weight", [hidden, ffn]),
+                  (p + "ffn_down.weight", [ffn, hidden])]
     return t
 
 
@@ -68,8 +78,8 @@ def to_f16(values):
     return b"".join(struct.pack("<e", v) for v in values)
 
 
-def build(variant, dtype, layers, llama_keys=False):
-    tensors = model_tensors(layers)
+def build(variant, dtype, layers, llama_keys=False, experts=0):
+    tensors = model_tensors(layers, experts)
     meta = []
     if variant != "no-arch":
         meta.append(kv("general.architecture", T_STRING, gguf_string("llama")))
@@ -89,6 +99,11 @@ def build(variant, dtype, layers, llama_keys=False):
             kv("llama.feed_forward_length", T_UINT32, struct.pack("<I", 512)),
             kv("llama.rope.dimension_count", T_UINT32, struct.pack("<I", 64)),
             kv("llama.vocab_size", T_UINT32, struct.pack("<I", 32)),
+        ]
+    if experts:
+        meta += [
+            kv("llama.expert_count", T_UINT32, struct.pack("<I", experts)),
+            kv("llama.expert_used_count", T_UINT32, struct.pack("<I", 2)),
         ]
     if variant == "huge-string":
         meta.append(gguf_string("general.bad") + struct.pack("<IQ", T_STRING, 1 << 60))
@@ -136,9 +151,10 @@ def main():
     parser.add_argument("--dtype", default="f32", choices=["f32", "f16"])
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--llama-keys", action="store_true")
+    parser.add_argument("--experts", type=int, default=0)
     args = parser.parse_args()
     with open(args.out, "wb") as f:
-        f.write(build(args.variant, args.dtype, args.layers, args.llama_keys))
+        f.write(build(args.variant, args.dtype, args.layers, args.llama_keys, args.experts))
 
 
 if __name__ == "__main__":

@@ -6,19 +6,24 @@ name, int32 ncall, int32 value count, float32 values (sum of squared
 activations / count · ncall); then int32 chunk count, int32 dataset name
 length and the dataset name. Standard library only.
 
-  make_imatrix.py OUT [--layers N] [--skip NAME]
+  make_imatrix.py OUT [--layers N] [--experts N]
 """
 import argparse
 import struct
 
 
-def entries(layers, hidden=256, ffn=512):
+def entries(layers, experts, hidden=256, ffn=512):
+    """(name, values): ne[0] values per matrix, one matrix per expert."""
     out = []
     for i in range(layers):
         p = "blk.%d." % i
-        for name in ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up"):
+        for name in ("attn_q", "attn_k", "attn_v", "attn_output"):
             out.append((p + name + ".weight", hidden))
-        out.append((p + "ffn_down.weight", ffn))
+        if experts:
+            out += [(p + "ffn_gate_exps.weight", hidden * experts), (p + "ffn_up_exps.weight", hidden * experts),
+                    (p + "ffn_down_exps.weight", ffn * experts)]
+        else:
+            out += [(p + "ffn_gate.weight", hidden), (p + "ffn_up.weight", hidden), (p + "ffn_down.weight", ffn)]
     return out
 
 
@@ -26,9 +31,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("out")
     parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--experts", type=int, default=0)
     args = parser.parse_args()
-    data = [struct.pack("<i", len(entries(args.layers)))]
-    for index, (name, columns) in enumerate(entries(args.layers)):
+    data = [struct.pack("<i", len(entries(args.layers, args.experts)))]
+    for index, (name, columns) in enumerate(entries(args.layers, args.experts)):
         ncall = 10
         # Importance varying over columns, so that it changes the result.
         values = [(1.0 + ((j * 37 + index) % 17)) * ncall for j in range(columns)]
