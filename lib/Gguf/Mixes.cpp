@@ -26,7 +26,7 @@ struct MixEntry {
   GgmlType defaultType;
 };
 
-constexpr std::array<MixEntry, 21> kMixes = {{
+constexpr std::array<MixEntry, 22> kMixes = {{
     {Mix::F32, "F32", GgmlType::F32},          {Mix::F16, "F16", GgmlType::F16},
     {Mix::Q4_0, "Q4_0", GgmlType::Q4_0},       {Mix::Q4_1, "Q4_1", GgmlType::Q4_1},
     {Mix::Q8_0, "Q8_0", GgmlType::Q8_0},       {Mix::Q5_0, "Q5_0", GgmlType::Q5_0},
@@ -37,7 +37,7 @@ constexpr std::array<MixEntry, 21> kMixes = {{
     {Mix::Q5_K_M, "Q5_K_M", GgmlType::Q5_K},   {Mix::Q6_K, "Q6_K", GgmlType::Q6_K},
     {Mix::IQ4_NL, "IQ4_NL", GgmlType::IQ4_NL}, {Mix::IQ4_XS, "IQ4_XS", GgmlType::IQ4_XS},
     {Mix::BF16, "BF16", GgmlType::BF16},       {Mix::TQ1_0, "TQ1_0", GgmlType::TQ1_0},
-    {Mix::TQ2_0, "TQ2_0", GgmlType::TQ2_0},
+    {Mix::TQ2_0, "TQ2_0", GgmlType::TQ2_0},     {Mix::Q2_K_S, "Q2_K_S", GgmlType::Q2_K},
 }};
 
 const MixEntry &entryOf(Mix mix) {
@@ -158,6 +158,8 @@ private:
     int64_t gqa = model_.gqaRatio();
     if (is(Mix::Q2_K))
       t = gqa >= 4 ? GgmlType::Q4_K : GgmlType::Q3_K;
+    else if (is(Mix::Q2_K_S) && gqa >= 4)
+      t = GgmlType::Q4_K;
     else if (is(Mix::Q3_K_M))
       t = i < 2 ? GgmlType::Q5_K : GgmlType::Q4_K;
     else if (is(Mix::Q3_K_L))
@@ -214,6 +216,8 @@ private:
     bool falcon = model_.isFalcon();
     if (is(Mix::Q2_K))
       return GgmlType::Q3_K;
+    if (is(Mix::Q2_K_S) && i < n / 8)
+      return GgmlType::Q4_K;
     if (is(Mix::Q3_K_M)) {
       if (i < n / 16)
         return GgmlType::Q5_K;
@@ -344,6 +348,10 @@ std::optional<Mix> parseMix(std::string_view name) {
       return e.mix;
   }
   return std::nullopt;
+}
+
+bool needsImatrix(Mix mix, GgmlType type, const std::string &tensorName) {
+  return mix == Mix::Q2_K_S && type == GgmlType::Q2_K && tensorName != "token_embd.weight";
 }
 
 Status modelInfoFromMetadata(const Metadata &metadata, ModelInfo &info) {

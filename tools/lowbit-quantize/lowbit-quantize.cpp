@@ -235,6 +235,9 @@ int quantizeModel(const std::string &inPath, const std::string &outPath, Mix mix
     if (p.quantize) {
       const std::vector<float> *entry = haveImatrix ? imatrix.find(in.name) : nullptr;
       totals.withoutImatrix += haveImatrix && !entry;
+      if (!entry && needsImatrix(mix, static_cast<GgmlType>(p.type), in.name))
+        return Status::error("tensor '" + in.name + "': " + std::string(mixName(mix)) +
+                             " needs importance data for it (--imatrix) at this bit width");
       if (Status s = convertTensor(input, in, static_cast<GgmlType>(p.type), entry, scratch, bytes); s.failed())
         return s;
     } else {

@@ -41,6 +41,7 @@ enum class Mix : uint32_t {
   Q5_K_S = 16,
   Q5_K_M = 17,
   Q6_K = 18,
+  Q2_K_S = 21, ///< Q2_K needing an importance matrix (llama.cpp refuses it without)
   IQ4_NL = 25,
   IQ4_XS = 30,
   BF16 = 32,
@@ -58,6 +59,9 @@ std::optional<Mix> parseMix(std::string_view name);
 quant::GgmlType defaultTypeOf(Mix mix);
 /// The general.file_type value.
 inline uint32_t fileTypeOf(Mix mix) { return static_cast<uint32_t>(mix); }
+/// Whether a tensor given this type by this mix must have importance data:
+/// llama.cpp refuses Q2_K_S's Q2_K tensors (token_embd excepted) without it.
+bool needsImatrix(Mix mix, quant::GgmlType type, const std::string &tensorName);
 
 /// The model facts the rules look at.
 struct ModelInfo {

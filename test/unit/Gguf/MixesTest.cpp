@@ -103,7 +103,7 @@ TEST(Mixes, PublishedLlama31_8BBitsPerWeight) {
   const std::pair<Mix, double> published[] = {
       {Mix::Q2_K, 3.1593},   {Mix::Q3_K_S, 3.6429}, {Mix::Q3_K_M, 3.9960}, {Mix::Q3_K_L, 4.2979},
       {Mix::Q4_K_S, 4.6672}, {Mix::Q4_K_M, 4.8944}, {Mix::Q5_K_S, 5.5704}, {Mix::Q5_K_M, 5.7036},
-      {Mix::Q6_K, 6.5633},   {Mix::Q8_0, 8.5008},
+      {Mix::Q6_K, 6.5633},   {Mix::Q8_0, 8.5008},   {Mix::Q2_K_S, 2.9697},
   };
   for (auto [mix, bpw] : published)
     EXPECT_NEAR(bitsPerWeight(mix, kLlama31_8B), bpw, 0.00005) << mixName(mix);
@@ -302,6 +302,11 @@ TEST(Mixes, NamesAndFileTypes) {
   for (Mix mix : allMixes())
     EXPECT_EQ(parseMix(mixName(mix)), mix);
   EXPECT_EQ(defaultTypeOf(Mix::Q3_K_L), GgmlType::Q3_K);
+  EXPECT_EQ(fileTypeOf(Mix::Q2_K_S), 21u);
+  EXPECT_TRUE(needsImatrix(Mix::Q2_K_S, GgmlType::Q2_K, "blk.0.attn_q.weight"));
+  EXPECT_FALSE(needsImatrix(Mix::Q2_K_S, GgmlType::Q2_K, "token_embd.weight"));
+  EXPECT_FALSE(needsImatrix(Mix::Q2_K_S, GgmlType::Q4_K, "blk.0.attn_v.weight"));
+  EXPECT_FALSE(needsImatrix(Mix::Q2_K, GgmlType::Q2_K, "blk.0.attn_q.weight"));
 }
 
 TEST(Mixes, ModelInfoFromMetadata) {
