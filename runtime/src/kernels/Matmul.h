@@ -1,0 +1,65 @@
+//===- Matmul.h - The fused quantized matmul kernel ------------*- C++ -*-===//
+//
+// y[m, n] = sum_k x[m, k] * W[n, k] + bias[n] with W packed in any format of
+// lib/Quant's Format.h: the lowbit_matmul_fn of abi.h. The packed weights are
+// decoded a block (or group chunk) at a time into a small stack buffer and
+// multiplied with every activation row; no float copy of W is ever made.
+//
+// Output rows N are split into workgroups over the context's parallel_for.
+// Each workgroup calls a row kernel, chosen once per call by
+// selectMatmulKernel: today the portable one for every format; tuned kernels
+// (per format, per ISA) register there and take precedence when the CPU
+// supports them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_RUNTIME_KERNELS_MATMUL_H
+#define LOWBIT_RUNTIME_KERNELS_MATMUL_H
+
+#include "lowbit/Quant/Format.h"
+#include "lowbit/abi.h"
+
+#include <cstdint>
+#include <string>
+
+namespace lowbit::runtime::kernels {
+
+/// One call's operands, checked (see matmul()).
+struct MatmulArgs {
+  quant::Format format;
+  const float *x;
+  const uint8_t *w;
+  const float *scales;
+  const int32_t *zeroPoints;
+  const float *mins;
+  const float *codebooks;
+  const float *bias;
+  float *y;
+  int64_t M, N, K;
+  int64_t rowBytes;     ///< packed bytes of one row of W
+  int64_t groupsPerRow; ///< side-array entries per row (1 per-channel)
+};
+
+/// Computes output columns [n0, n1) of y for all M rows. `scratch` holds at
+/// least M floats.
+using MatmulRowsFn = void (*)(const MatmulArgs &args, int64_t n0, int64_t n1, float *scratch);
+
+struct MatmulKernel {
+  const char *name;
+  MatmulRowsFn rows;
+};
+
+/// The row kernel for this format on this CPU.
+MatmulKernel selectMatmulKernel(const quant::Format &format);
+
+/// The lowbit_matmul_fn: checks the operands, then spreads the output rows
+/// over ctx's parallel_for (or runs them inline when ctx is null). Returns 0,
+/// or 1 when the format word is invalid, K does not fit it, or a required
+/// pointer is null, with the reason reported through reportKernelError
+/// (KernelError.h).
+int32_t matmul(const lowbit_dispatch_context *ctx, uint64_t format, const float *x, const void *w,
+               const float *scales, const int32_t *zeroPoints, const float *mins, const float *codebooks,
+               const float *bias, float *y, int64_t M, int64_t N, int64_t K);
+
+} // namespace lowbit::runtime::kernels
+
+#endif // LOWBIT_RUNTIME_KERNELS_MATMUL_H
