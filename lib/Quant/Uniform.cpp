@@ -177,7 +177,7 @@ Status fitGroup(const Format &f, const std::vector<Segment> &group, const float 
   // keeps the positive side unclipped (only when searching at all).
   const bool twoScales = f.kind == FormatKind::Int && f.offset == Offset::None && st.extreme < 0 && o.clipSteps > 1;
   double bestError = INFINITY;
-  for (int k = 0; k < std::max(o.clipSteps, 1); ++k) {
+  for (int k = 0; k < o.clipSteps; ++k) {
     for (int variant = 0; variant < (twoScales ? 2 : 1); ++variant) {
       const GroupParams raw = candidate(f, st, o, k, variant == 1);
       const GroupParams p = finalize(f, st, raw, o, k);
@@ -291,6 +291,10 @@ Status quantizeUniform(const Format &f, const float *src, int64_t rows, int64_t 
                        const UniformOptions &options, const float *importance, UniformTensor &out) {
   if (Status s = checkShape(f, rows, rowLength); s.failed())
     return s;
+  if (options.clipSteps < 1 || options.clipStep < 0 || options.clipStep * (options.clipSteps - 1) >= 1)
+    return Status::error("uniform quantization: clipSteps (" + std::to_string(options.clipSteps) +
+                         ") must be at least 1 and clipStep * (clipSteps - 1) below 1, got clipStep " +
+                         formatFloat(options.clipStep));
   if (Status s = checkInput(src, rows * rowLength, "input", rowLength); s.failed())
     return s;
   if (importance) {

@@ -456,6 +456,43 @@ TEST(BlockQuant, Q8_0KnownAnswerRoundsTiesAwayFromZero) {
   EXPECT_EQ(quantize(GgmlType::Q8_0, x, 1), expected);
 }
 
+TEST(BlockQuant, Q5_0KnownAnswer) {
+  // x_j = j - 16: the extreme is -16, so d = -16 / -16 = 1 (0x3C00), id = 1
+  // and q_j = min(31, trunc(j - 16 + 16.5)) = j. Low nibbles: byte j holds
+  // q_j & 15 and q_{j+16} & 15, i.e. j * 0x11. The fifth bits (q >= 16, that
+  // is elements 16..31) fill the high half of the little-endian u32 qh.
+  std::vector<float> x(32);
+  for (int j = 0; j < 32; ++j)
+    x[j] = static_cast<float>(j - 16);
+  std::vector<uint8_t> expected = {0x00, 0x3C, 0x00, 0x00, 0xFF, 0xFF};
+  for (int j = 0; j < 16; ++j)
+    expected.push_back(static_cast<uint8_t>(j * 0x11));
+  EXPECT_EQ(quantize(GgmlType::Q5_0, x, 1), expected);
+  EXPECT_EQ(roundTrip(GgmlType::Q5_0, x, 1), x); // every x_j is a level: exact
+}
+
+TEST(BlockQuant, Q6_KKnownDecode) {
+  // d = 1 (0x3C00 at byte 208); int8 scales at 192: sub-block 0 -> 2,
+  // sub-block 15 -> -3, others 0. Element 0: low nibble of ql[0] = 5, bits
+  // 0-1 of qh[0] = 2, q = 5 | 2 << 4 = 37, value 2 * (37 - 32) = 10. Element
+  // 255 (second half, last quarter): high nibble of ql[127] = 15, bits 6-7 of
+  // qh[63] = 0, value -3 * (15 - 32) = 51. Other elements of those
+  // sub-blocks have q = 0: 2 * -32 = -64 and -3 * -32 = 96.
+  std::vector<uint8_t> block(210, 0);
+  block[0] = 0x05;
+  block[128] = 0x02;
+  block[127] = 0xF0;
+  block[192] = 2;
+  block[192 + 15] = static_cast<uint8_t>(-3);
+  block[209] = 0x3C;
+  std::vector<float> y(256);
+  ASSERT_TRUE(dequantizeRows(GgmlType::Q6_K, block.data(), y.data(), 1, 256).isOk());
+  for (int i = 0; i < 256; ++i) {
+    const float expected = i == 0 ? 10.f : i < 16 ? -64.f : i == 255 ? 51.f : i >= 240 ? 96.f : 0.f;
+    EXPECT_EQ(y[i], expected) << i;
+  }
+}
+
 TEST(BlockQuant, Q4_KKnownDecode) {
   // A hand-built Q4_K block: d = 1 (0x3C00), dmin = 0.5 (0x3800). Sub-block 5
   // (elements 160..191, high nibbles of qs[64..95]) gets scale 33 = 0b100001

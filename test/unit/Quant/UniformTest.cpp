@@ -203,6 +203,9 @@ TEST(Uniform, Errors) {
   ASSERT_TRUE(s.failed());
   EXPECT_NE(s.message().find("row 0, columns 0..127"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("overflows the scale type"), std::string::npos) << s.message();
+  UniformOptions tooMuchClipping;
+  tooMuchClipping.clipSteps = 40; // 1 - 39 * 0.03 < 0: a negative range
+  EXPECT_TRUE(quantizeUniform(parse("int8"), x.data(), 2, 128, tooMuchClipping, nullptr, t).failed());
   // fp32 scales hold weights of 1e30 without trouble.
   EXPECT_TRUE(quantizeUniform(parse("int8"), huge.data(), 1, 128, UniformOptions{}, nullptr, t).isOk());
 }
