@@ -214,6 +214,9 @@ LogicalResult checkOperandTypes(NodeContext &ctx, const ElementwiseSpec &spec) {
       return ctx.emitError() << "inputs have different element types " << dtypeName(first)
                              << " and " << dtypeName(ctx.dtype(i));
   bool isBool = first == onnx::TensorProto::BOOL;
+  if (spec.name == "Pow" && first != onnx::TensorProto::BOOL && ctx.numInputs() == 2 && ctx.hasInput(1) &&
+      ctx.dtype(1) != onnx::TensorProto::BOOL)
+    return success(); // any numeric base and exponent; the result has the base's type
   if (spec.kind == ElementwiseSpec::FloatOnly && !isFloatDType(first))
     return ctx.emitError() << "needs float inputs, got " << dtypeName(first);
   if (spec.kind == ElementwiseSpec::Logical && !isBool)
@@ -262,6 +265,17 @@ LogicalResult importShapeArithmetic(NodeContext &ctx, const ElementwiseSpec &spe
 FailureOr<Value> buildPow(NodeContext &ctx, ValueRange operands, Type resultElement) {
   bool square = isSquare(ctx);
   DType baseDType = ctx.dtype(0), exponentDType = ctx.dtype(1);
+  if (!isFloatDType(baseDType)) {
+    // Integer bases: computed in f64 (exact for the results an integer
+    // type holds up to 2^53), truncated back like the reference's cast.
+    constexpr DType f64 = onnx::TensorProto::DOUBLE;
+    return buildElementwise(ctx, operands, resultElement, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+      Type t = b.getF64Type();
+      Value base = castScalar(b, l, a[0], baseDType, f64, t);
+      Value exponent = castScalar(b, l, a[1], exponentDType, f64, t);
+      return castScalar(b, l, math::PowFOp::create(b, l, base, exponent), f64, baseDType, resultElement);
+    });
+  }
   return buildElementwise(ctx, operands, resultElement,
                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                             if (square)
@@ -274,7 +288,7 @@ FailureOr<Value> buildPow(NodeContext &ctx, ValueRange operands, Type resultElem
 
 LogicalResult importElementwise(NodeContext &ctx) {
   const ElementwiseSpec &spec = specFor(ctx.node().op_type());
-  if (failed(ctx.requireInputs(1)) || failed(checkOperandTypes(ctx, spec)))
+  if (failed(ctx.requireInputs(std::max<size_t>(ctx.numInputs(), 1))) || failed(checkOperandTypes(ctx, spec)))
     return failure();
   SmallVector<Value> inputs;
   SmallVector<DenseElementsAttr> constants;

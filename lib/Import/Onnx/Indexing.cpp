@@ -55,6 +55,15 @@ FailureOr<OpFoldResult> scalarIndexInput(NodeContext &ctx, size_t i, StringRef w
   return OpFoldResult(toIndex(b, ctx.loc(), scalar, ctx.dtype(i)));
 }
 
+/// A tensor.empty of `sizes` when one of them is a static 0 (tensor's
+/// verifier rejects an extract_slice whose static offset equals a size of 0,
+/// and an empty result has nothing to read anyway); else null.
+Value emptyIfNoElements(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, Type element) {
+  if (llvm::none_of(sizes, [](OpFoldResult s) { return getConstantIntValue(s) == 0; }))
+    return nullptr;
+  return tensor::EmptyOp::create(b, loc, sizes, element);
+}
+
 //===----------------------------------------------------------------------===//
 // Slice
 //===----------------------------------------------------------------------===//
@@ -142,6 +151,10 @@ LogicalResult importSlice(NodeContext &ctx) {
     }
   }
 
+  if (Value empty = emptyIfNoElements(b, loc, sizes, ctx.type(0).getElementType())) {
+    ctx.setOutput(0, empty, ctx.dtype(0));
+    return success();
+  }
   if (llvm::all_of(stepOf, [](int64_t s) { return s > 0; })) {
     Value slice = tensor::ExtractSliceOp::create(b, loc, ctx.value(0), offsets, sizes, strides);
     ctx.setOutput(0, slice, ctx.dtype(0));
@@ -236,7 +249,9 @@ LogicalResult importSplit(NodeContext &ctx) {
     SmallVector<OpFoldResult> offsets(rank, m.c(0)), sizes(dims), strides(rank, m.c(1));
     offsets[*axis] = offset;
     sizes[*axis] = parts[i];
-    Value slice = tensor::ExtractSliceOp::create(b, loc, ctx.value(0), offsets, sizes, strides);
+    Value slice = emptyIfNoElements(b, loc, sizes, ctx.type(0).getElementType());
+    if (!slice)
+      slice = tensor::ExtractSliceOp::create(b, loc, ctx.value(0), offsets, sizes, strides);
     ctx.setOutput(i, slice, ctx.dtype(0));
     offset = m.add(offset, parts[i]);
   }
@@ -282,17 +297,22 @@ LogicalResult importGatherElements(NodeContext &ctx) {
   return success();
 }
 
-/// ScatterND with reduction "none": the output is data with the slices that
-/// indices name replaced by updates. One linalg.generic: a parallel loop per
-/// output dimension and a reduction loop per update position; each position
-/// whose index tuple equals the output coordinates replaces the value (the
-/// last one wins, as with duplicate indices in the reference).
+/// ScatterND: the output is data with the slices that indices name replaced
+/// by updates (reduction "none"), or combined with them ("add", "mul",
+/// "max", "min"). One linalg.generic: a parallel loop per output dimension
+/// and a reduction loop per update position; each position whose index tuple
+/// equals the output coordinates replaces or combines the value (with "none"
+/// the last one wins, as with duplicate indices in the reference).
 LogicalResult importScatterND(NodeContext &ctx) {
   if (failed(ctx.requireInputs(3)))
     return failure();
   std::string reduction = ctx.stringAttr("reduction", "none");
-  if (reduction != "none")
-    return ctx.emitError() << "reduction '" << reduction << "' is not supported (only 'none')";
+  if (!llvm::is_contained({StringRef("none"), StringRef("add"), StringRef("mul"), StringRef("max"), StringRef("min")},
+                          reduction))
+    return ctx.emitError() << "unknown reduction '" << reduction << "' (none, add, mul, max or min)";
+  if (ctx.dtype(0) == onnx::TensorProto::BOOL && reduction != "none")
+    return ctx.emitError() << "reduction '" << reduction << "' on bool data is not supported";
+  bool isUnsigned = isUnsignedDType(ctx.dtype(0));
   if (ctx.dtype(1) != onnx::TensorProto::INT64)
     return ctx.emitError() << "needs int64 indices, got " << dtypeName(ctx.dtype(1));
   if (ctx.dtype(2) != ctx.dtype(0))
@@ -348,6 +368,22 @@ LogicalResult importScatterND(NodeContext &ctx) {
         SmallVector<Value> at(position);
         at.append(out.begin() + k, out.end());
         Value update = tensor::ExtractOp::create(nb, l, updates, at);
+        Value acc = args[1];
+        bool isFloat = isa<FloatType>(acc.getType());
+        if (reduction == "add")
+          update = isFloat ? arith::AddFOp::create(nb, l, acc, update).getResult()
+                           : arith::AddIOp::create(nb, l, acc, update).getResult();
+        else if (reduction == "mul")
+          update = isFloat ? arith::MulFOp::create(nb, l, acc, update).getResult()
+                           : arith::MulIOp::create(nb, l, acc, update).getResult();
+        else if (reduction == "max")
+          update = isFloat      ? arith::MaximumFOp::create(nb, l, acc, update).getResult()
+                   : isUnsigned ? arith::MaxUIOp::create(nb, l, acc, update).getResult()
+                                : arith::MaxSIOp::create(nb, l, acc, update).getResult();
+        else if (reduction == "min")
+          update = isFloat      ? arith::MinimumFOp::create(nb, l, acc, update).getResult()
+                   : isUnsigned ? arith::MinUIOp::create(nb, l, acc, update).getResult()
+                                : arith::MinSIOp::create(nb, l, acc, update).getResult();
         linalg::YieldOp::create(nb, l, arith::SelectOp::create(nb, l, match, update, args[1]).getResult());
       });
   ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""ONNX node conformance for lowbit's importer.
+
+Runs over the node tests that Debian's libonnx-testdata ships
+(/usr/share/libonnx-testdata/data/node/*/model.onnx). A test whose ops are all
+in `lowbit-compile --list-ops` and whose opset is one lowbit imports (13..21)
+is imported with lowbit-compile; the others are skipped, and the ops that
+caused the skips are counted.
+
+Import only: the CPU execution pipeline does not exist yet, so the outputs
+(output_N.pb) are not compared. When it arrives, this driver runs each
+imported model on input_N.pb and compares.
+
+    /usr/bin/python3 run_conformance.py --lowbit-compile build/bin/lowbit-compile [--data DIR] [-v]
+
+Exits 1 when a supported test fails to import, 0 otherwise (skips are fine).
+Needs Debian's python3-onnx and numpy only.
+"""
+import argparse
+import collections
+import concurrent.futures
+import os
+import shutil
+import subprocess
+import tempfile
+import sys
+
+import onnx
+from onnx import numpy_helper
+
+DEFAULT_DATA = "/usr/share/libonnx-testdata/data/node"
+MIN_OPSET, MAX_OPSET = 13, 21
+
+
+def supported_ops(lowbit_compile):
+    out = subprocess.run([lowbit_compile, "--list-ops"], check=True, capture_output=True, text=True).stdout
+    return set(line.strip() for line in out.splitlines() if line.strip())
+
+
+def domain_of(domain):
+    return "" if domain in ("", "ai.onnx") else domain
+
+
+def node_ops(graph):
+    """Every (domain, op) in the graph, subgraphs included."""
+    ops = []
+    for node in graph.node:
+        ops.append((domain_of(node.domain), node.op_type))
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                ops += node_ops(attr.g)
+            for g in attr.graphs:
+                ops += node_ops(g)
+    return ops
+
+
+# Operands that lowbit compiles against known values (an AOT compiler needs
+# the shapes and axes they give): (op, input index). Where a node test feeds
+# one from a graph input, the driver freezes that input to its test value (an
+# initializer), as an exporter would have, and says so.
+SHAPE_OPERANDS = {
+    "Reshape": {1}, "Expand": {1}, "Slice": {1, 2, 3, 4}, "Split": {1}, "Squeeze": {1},
+    "Unsqueeze": {1}, "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
+    "CumSum": {1}, "ConstantOfShape": {0},
+}
+
+NOT_TENSOR_TYPES = {onnx.TensorProto.STRING, onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128}
+
+
+def unsupported_types(model):
+    """Why the graph's interface or a Cast needs types lowbit has no tensors for."""
+    reasons = set()
+    for value_info in list(model.graph.input) + list(model.graph.output):
+        if not value_info.type.HasField("tensor_type"):
+            reasons.add("non-tensor graph values (sequence, optional, map)")
+        elif value_info.type.tensor_type.elem_type in NOT_TENSOR_TYPES:
+            reasons.add("%s tensors" % onnx.TensorProto.DataType.Name(value_info.type.tensor_type.elem_type))
+    for node in model.graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i in NOT_TENSOR_TYPES:
+                reasons.add("%s tensors" % onnx.TensorProto.DataType.Name(attr.i))
+    return sorted(reasons)
+
+
+def freeze_shape_inputs(test_dir, model):
+    """Turns graph inputs used as shape operands into initializers holding the
+    test's values. Returns the names frozen."""
+    wanted = set()
+    for node in model.graph.node:
+        for i, name in enumerate(node.input):
+            if i in SHAPE_OPERANDS.get(node.op_type, ()) and name:
+                wanted.add(name)
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    frozen = []
+    for n, value_info in enumerate(inputs):
+        if value_info.name not in wanted:
+            continue
+        path = os.path.join(test_dir, "test_data_set_0", "input_%d.pb" % n)
+        if not os.path.exists(path):
+            continue
+        tensor = onnx.TensorProto()
+        with open(path, "rb") as f:
+            tensor.ParseFromString(f.read())
+        tensor.name = value_info.name
+        model.graph.initializer.append(tensor)
+        frozen.append(value_info.name)
+    for name in frozen:
+        for i, value_info in enumerate(model.graph.input):
+            if value_info.name == name:
+                del model.graph.input[i]
+                break
+    return frozen
+
+
+def input_shapes(test_dir, model):
+    """--input-shape flags for graph inputs with a dimension that is not fixed,
+    taken from the test's first data set."""
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    flags = []
+    data_set = os.path.join(test_dir, "test_data_set_0")
+    for n, value_info in enumerate(inputs):
+        if not value_info.type.HasField("tensor_type"):
+            continue
+        dims = value_info.type.tensor_type.shape.dim
+        if all(d.HasField("dim_value") for d in dims):
+            continue
+        path = os.path.join(data_set, "input_%d.pb" % n)
+        if not os.path.exists(path):
+            continue
+        tensor = onnx.TensorProto()
+        with open(path, "rb") as f:
+            tensor.ParseFromString(f.read())
+        shape = "x".join(str(d) for d in tensor.dims)
+        if shape and len(tensor.dims) == len(dims):
+            flags.append("--input-shape=%s=%s" % (value_info.name, shape))
+    return flags
+
+
+def classify(test_dir, supported, work):
+    """Returns (None, (model path, flags, frozen inputs)) for a test to import,
+    or (skip reasons, None)."""
+    model = onnx.load(os.path.join(test_dir, "model.onnx"), load_external_data=False)
+    opsets = {domain_of(o.domain): o.version for o in model.opset_import}
+    reasons = unsupported_types(model)
+    version = opsets.get("")
+    if version is not None and not MIN_OPSET <= version <= MAX_OPSET:
+        reasons.append("opset %d (lowbit imports %d..%d)" % (version, MIN_OPSET, MAX_OPSET))
+    for domain, op in sorted(set(node_ops(model.graph))):
+        if "%s:%s" % (domain, op) not in supported:
+            reasons.append(op if not domain else "%s:%s" % (domain, op))
+    if reasons:
+        return reasons, None
+    flags = input_shapes(test_dir, model)
+    frozen = freeze_shape_inputs(test_dir, model)
+    path = os.path.join(test_dir, "model.onnx")
+    if frozen:
+        path = os.path.join(work, os.path.basename(test_dir) + ".onnx")
+        onnx.save(model, path)
+        flags = [f for f in flags if f.split("=")[1] not in frozen]
+    return None, (path, flags, frozen)
+
+
+def run_import(lowbit_compile, model_path, flags):
+    cmd = [lowbit_compile, model_path, "-o", os.devnull] + flags
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        return "timed out after 60 s"
+    if proc.returncode == 0:
+        return None
+    if proc.returncode < 0:
+        return "crashed with signal %d" % -proc.returncode
+    lines = [l for l in proc.stderr.splitlines() if "error" in l] or proc.stderr.splitlines() or ["exit %d" % proc.returncode]
+    return lines[0]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lowbit-compile", required=True)
+    parser.add_argument("--data", default=DEFAULT_DATA)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--work", default=None,
+                        help="folder for models with frozen shape inputs (default: a temporary one)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every skipped test and why")
+    args = parser.parse_args()
+
+    if not os.path.isdir(args.data):
+        print("no ONNX node tests at %s (install libonnx-testdata)" % args.data)
+        return 77
+    supported = supported_ops(args.lowbit_compile)
+    tests = sorted(d for d in os.listdir(args.data) if os.path.exists(os.path.join(args.data, d, "model.onnx")))
+
+    print("ONNX node conformance: import only: execution arrives with the CPU pipeline")
+    work = args.work or tempfile.mkdtemp(prefix="lowbit-onnx-conformance-")
+    os.makedirs(work, exist_ok=True)
+    skipped, to_run, frozen_tests = {}, [], 0
+    skip_causes = collections.Counter()
+    for name in tests:
+        reasons, plan = classify(os.path.join(args.data, name), supported, work)
+        if reasons:
+            skipped[name] = reasons
+            skip_causes.update(reasons)
+        else:
+            to_run.append((name, plan))
+            frozen_tests += bool(plan[2])
+
+    failures = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(run_import, args.lowbit_compile, plan[0], plan[1]): name for name, plan in to_run}
+        for future in concurrent.futures.as_completed(futures):
+            error = future.result()
+            if error:
+                failures[futures[future]] = error
+
+    passed = len(to_run) - len(failures)
+    print("%d passed, %d failed, %d skipped (of %d tests in %s)" % (passed, len(failures), len(skipped),
+                                                                   len(tests), args.data))
+    print("(%d of the imported tests feed shapes or axes from graph inputs; those inputs were frozen "
+          "to the test's values, as lowbit compiles ahead of time)" % frozen_tests)
+    if not args.work:
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print("\nFailures (supported ops that did not import):")
+        for name in sorted(failures):
+            print("  %s: %s" % (name, failures[name]))
+    print("\nSkips, by cause (a test may have several):")
+    for cause, count in sorted(skip_causes.items(), key=lambda kv: (-kv[1], kv[0])):
+        print("  %4d  %s" % (count, cause))
+    if args.verbose:
+        print("\nSkipped tests:")
+        for name in sorted(skipped):
+            print("  %s: %s" % (name, ", ".join(skipped[name])))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
