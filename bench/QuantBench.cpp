@@ -24,6 +24,8 @@ namespace {
 
 constexpr int64_t kRows = 256;
 constexpr int64_t kRowLength = 4096;
+/// Seconds per benchmark: about 60 of them run in well under a minute.
+constexpr double kMinTime = 0.15;
 
 const std::vector<float> &weights() {
   static const std::vector<float> x = [] {
@@ -121,30 +123,30 @@ const GgmlType kImportanceTypes[] = {GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q
 int registerAll() {
   for (GgmlType type : kTypes) {
     const std::string name(ggmlTypeInfo(type).name);
-    benchmark::RegisterBenchmark(("Quantize/" + name).c_str(), quantize, type, false, 1)->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("Dequantize/" + name).c_str(), dequantize, type, 1)->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("Quantize/" + name).c_str(), quantize, type, false, 1)->Unit(benchmark::kMillisecond)->MinTime(kMinTime);
+    benchmark::RegisterBenchmark(("Dequantize/" + name).c_str(), dequantize, type, 1)->Unit(benchmark::kMillisecond)->MinTime(kMinTime);
   }
   for (GgmlType type : kImportanceTypes) {
     const std::string name(ggmlTypeInfo(type).name);
     benchmark::RegisterBenchmark(("QuantizeImportance/" + name).c_str(), quantize, type, true, 1)
-        ->Unit(benchmark::kMillisecond);
+        ->Unit(benchmark::kMillisecond)->MinTime(kMinTime);
   }
   for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
     const std::string name(ggmlTypeInfo(type).name);
     benchmark::RegisterBenchmark(("Quantize_Threads/" + name).c_str(), quantize, type, false, 0)
-        ->Unit(benchmark::kMillisecond)
+        ->Unit(benchmark::kMillisecond)->MinTime(kMinTime)
         ->UseRealTime();
     benchmark::RegisterBenchmark(("Dequantize_Threads/" + name).c_str(), dequantize, type, 0)
-        ->Unit(benchmark::kMillisecond)
+        ->Unit(benchmark::kMillisecond)->MinTime(kMinTime)
         ->UseRealTime();
   }
   for (const char *text : {"int4, group = 128", "int8", "int3, group = 64, asym", "ternary"}) {
     benchmark::RegisterBenchmark((std::string("QuantizeUniform/") + text).c_str(), quantizeUniformBench, text, 11)
-        ->Unit(benchmark::kMillisecond);
+        ->Unit(benchmark::kMillisecond)->MinTime(kMinTime);
     benchmark::RegisterBenchmark((std::string("QuantizeUniformRTN/") + text).c_str(), quantizeUniformBench, text, 1)
-        ->Unit(benchmark::kMillisecond);
+        ->Unit(benchmark::kMillisecond)->MinTime(kMinTime);
     benchmark::RegisterBenchmark((std::string("DequantizeUniform/") + text).c_str(), dequantizeUniformBench, text)
-        ->Unit(benchmark::kMillisecond);
+        ->Unit(benchmark::kMillisecond)->MinTime(kMinTime);
   }
   return 0;
 }
