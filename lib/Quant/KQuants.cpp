@@ -28,8 +28,6 @@ void packTwoBitPlanes(const uint8_t *L, uint8_t *qs) {
                                            (L[j + l + 96] << 6));
 }
 
-int twoBitPlane(const uint8_t *qs, int i) { return (qs[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3; }
-
 /// Packs 4-bit codes of Q4_K/Q5_K: chunk c of 64 weights in qs[32c..32c+31],
 /// the first 32 in low nibbles, the next 32 in high nibbles.
 void packChunkNibbles(const uint8_t *L, uint8_t *qs) {
