@@ -1,24 +1,28 @@
 //===- lowbit-compile.cpp - ONNX model in, compiled model out ------------===//
 //
-// Today: imports an ONNX model and prints it as MLIR (--emit=mlir). The
-// quantization passes, code generation and the artifact arrive with the
-// end-to-end issue.
+// Imports an ONNX model, quantizes its weights, generates code for the CPU
+// and writes one artifact (.lbm) that lowbit-run and the C runtime load.
+// --emit=mlir stops after the import, --emit=quantized after quantization.
 //
 //===----------------------------------------------------------------------===//
 
-#include "lowbit/Import/OnnxImporter.h"
+#include "lowbit/Driver/Driver.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/IR/Diagnostics.h"
+
+#include <chrono>
+#include <cstdio>
 
 using namespace llvm;
 
@@ -32,10 +36,23 @@ cl::opt<bool> listOps("list-ops",
                       cl::cat(category));
 cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"), cl::value_desc("file"),
                                 cl::init("-"), cl::cat(category));
-enum class Emit { Mlir };
+enum class Emit { Mlir, Quantized, Artifact };
 cl::opt<Emit> emit("emit", cl::desc("What to produce"),
-                   cl::values(clEnumValN(Emit::Mlir, "mlir", "the imported module, as MLIR text")),
+                   cl::values(clEnumValN(Emit::Mlir, "mlir", "the imported module, as MLIR text"),
+                              clEnumValN(Emit::Quantized, "quantized", "the module after quantization, as MLIR text"),
+                              clEnumValN(Emit::Artifact, "lbm", "the compiled artifact (the default with -o FILE.lbm)")),
                    cl::init(Emit::Mlir), cl::cat(category));
+cl::opt<std::string> quant("quant", cl::desc("Weight format: q4_0, q4_k, q8_0, 'int4, group = 128', ...; "
+                                             "without it the weights stay float"),
+                           cl::value_desc("format"), cl::cat(category));
+cl::list<std::string> includeWeights("include", cl::desc("Quantize only weights whose name matches this regex"),
+                                     cl::value_desc("regex"), cl::cat(category));
+cl::list<std::string> excludeWeights("exclude", cl::desc("Leave weights whose name matches this regex in float"),
+                                     cl::value_desc("regex"), cl::cat(category));
+cl::opt<std::string> target("target", cl::desc("Target architecture"), cl::init("x86_64"), cl::cat(category));
+cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for (znver4, x86-64-v3, ...; native: this machine)"),
+                         cl::init("native"), cl::cat(category));
+cl::opt<bool> verbose("v", cl::desc("Print a line per quantized weight"), cl::cat(category));
 cl::list<std::string> inputShapes("input-shape",
                                   cl::desc("Fix an input's shape, e.g. input_ids=1x128 (? keeps a dimension dynamic)"),
                                   cl::value_desc("name=DxDx..."), cl::cat(category));
@@ -59,6 +76,50 @@ std::string addInputShape(StringRef spec, lowbit::OnnxImportOptions &options) {
   }
   options.inputShapes[name.str()] = shape;
   return "";
+}
+
+/// Times the stages for the progress lines.
+class Stopwatch {
+public:
+  std::string lap() {
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return formatSeconds(seconds);
+  }
+  double total() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  static std::string formatSeconds(double s) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f s", s);
+    return text;
+  }
+
+private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+int printModule(mlir::ModuleOp module) {
+  Error written = writeToOutput(outputPath, [&](raw_ostream &os) {
+    module.print(os);
+    return Error::success();
+  });
+  if (written) {
+    WithColor::error(errs(), "lowbit-compile") << toString(std::move(written)) << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+void printSummary(const lowbit::CompileStats &stats, double seconds) {
+  auto mb = [](int64_t bytes) { return formatv("{0:F2} MB", bytes / 1e6).str(); };
+  errs() << "lowbit-compile: summary: weights " << mb(stats.floatWeightBytes) << " -> " << mb(stats.weightBytes);
+  if (stats.weightBytes > 0 && stats.floatWeightBytes > 0)
+    errs() << formatv(" ({0:F1}x smaller)", double(stats.floatWeightBytes) / stats.weightBytes);
+  if (stats.linearElements > 0)
+    errs() << formatv("; {0} matmul weights at {1:F3} bits per weight ({2:F3} with scales)", stats.linearWeights,
+                      8.0 * stats.linearPackedBytes / stats.linearElements,
+                      8.0 * (stats.linearPackedBytes + stats.linearSideBytes) / stats.linearElements);
+  errs() << "; code for " << stats.cpu << "; " << Stopwatch::formatSeconds(seconds) << "\n";
 }
 
 } // namespace
@@ -85,26 +146,44 @@ int main(int argc, char **argv) {
       return 1;
     }
 
-  mlir::MLIRContext context;
+  lowbit::CompileOptions compile;
+  compile.import = options;
+  compile.quant = quant;
+  compile.include.assign(includeWeights.begin(), includeWeights.end());
+  compile.exclude.assign(excludeWeights.begin(), excludeWeights.end());
+  compile.target = target;
+  compile.cpu = cpu;
+  compile.verbose = verbose;
+  bool toArtifact = emit == Emit::Artifact || (emit.getNumOccurrences() == 0 && StringRef(outputPath).ends_with(".lbm"));
+
+  mlir::DialectRegistry registry;
+  lowbit::registerDriverDialects(registry);
+  mlir::MLIRContext context(registry);
   SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module = lowbit::importOnnxFile(context, inputPath, options);
-  if (!module || failed(mlir::verify(*module)))
-    return 1;
-  // The importer builds shape arithmetic eagerly; tidy it before printing.
-  mlir::PassManager cleanup(&context);
-  cleanup.addPass(mlir::createCanonicalizerPass());
-  cleanup.addPass(mlir::createCSEPass());
-  if (failed(cleanup.run(*module)))
-    return 1;
+  Stopwatch clock;
+  lowbit::CompileStats stats;
 
-  Error written = writeToOutput(outputPath, [&](raw_ostream &os) {
-    module->print(os);
-    return Error::success();
-  });
-  if (written) {
-    WithColor::error(errs(), "lowbit-compile") << toString(std::move(written)) << "\n";
+  auto progress = [&](StringRef stage) { errs() << "lowbit-compile: " << stage << " (" << clock.lap() << ")\n"; };
+  mlir::OwningOpRef<mlir::ModuleOp> module = lowbit::importModel(context, inputPath, compile);
+  if (!module)
+    return 1;
+  if (toArtifact)
+    progress("imported " + inputPath);
+  if (emit == Emit::Mlir && !toArtifact)
+    return printModule(*module);
+  if (failed(lowbit::quantizeModel(*module, compile, stats)))
+    return 1;
+  if (!toArtifact)
+    return printModule(*module);
+  progress(quant.empty() ? std::string("kept float weights") : "quantized weights to " + quant);
+  if (outputPath == "-") {
+    WithColor::error(errs(), "lowbit-compile") << "an artifact needs an output file: -o MODEL.lbm\n";
     return 1;
   }
+  if (failed(lowbit::emitCpuArtifact(*module, compile, outputPath, stats, errs())))
+    return 1;
+  progress("wrote " + outputPath);
+  printSummary(stats, clock.total());
   return 0;
 }

@@ -6,6 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "lowbit/Lowbit.h"
+#include "lowbit/Conversion/Passes.h"
+#include "lowbit/Pipelines/Pipelines.h"
+#include "lowbit/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -17,10 +20,11 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  // What the importer produces (docs/DESIGN-NOTES.md) plus lowbit itself.
-  registry.insert<lowbit::LowbitDialect, mlir::arith::ArithDialect, mlir::func::FuncDialect,
-                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
-                  mlir::tensor::TensorDialect>();
+  // What the importer produces, lowbit itself, and what codegen lowers to.
+  lowbit::registerCodegenDialects(registry);
+  lowbit::registerLowbitTransformsPasses();
+  lowbit::registerLowbitConversionPasses();
+  lowbit::registerPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();

@@ -1,0 +1,31 @@
+//===- Passes.h - lowbit's lowerings ---------------------------*- C++ -*-===//
+#ifndef LOWBIT_CONVERSION_PASSES_H
+#define LOWBIT_CONVERSION_PASSES_H
+
+#include "lowbit/Lowbit.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace lowbit {
+
+#define GEN_PASS_DECL
+#include "lowbit/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lowbit/Conversion/Passes.h.inc"
+
+/// Attribute names the entry function's arguments carry.
+inline constexpr llvm::StringLiteral kContextAttr = "lowbit.context";
+inline constexpr llvm::StringLiteral kWeightNameAttr = "lowbit.weight";
+inline constexpr llvm::StringLiteral kWeightValueAttr = "lowbit.weight_value";
+
+} // namespace lowbit
+
+#endif // LOWBIT_CONVERSION_PASSES_H

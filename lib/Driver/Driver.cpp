@@ -1,0 +1,199 @@
+//===- Driver.cpp - lowbit-compile's stages as a library ------------------===//
+
+#include "lowbit/Driver/Driver.h"
+
+#include "lowbit/Conversion/Passes.h"
+#include "lowbit/Pipelines/Pipelines.h"
+#include "lowbit/Target/ArtifactWriter.h"
+#include "lowbit/Target/CpuTarget.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <deque>
+
+using namespace mlir;
+
+namespace lowbit {
+namespace {
+
+/// Tensors with at least this many elements count as weights.
+constexpr int64_t kMinWeightElements = 1024;
+
+int64_t tensorBytes(ShapedType type) {
+  return type.getNumElements() * std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+}
+
+/// The manifest dtype (ONNX numbering) of an MLIR element type; an
+/// onnx.elem_type attribute, where the importer left one, wins (it knows
+/// unsigned from signed).
+uint32_t dtypeOf(Type type, DictionaryAttr attrs) {
+  if (auto given = attrs ? attrs.getAs<IntegerAttr>("onnx.elem_type") : nullptr)
+    return given.getInt();
+  if (type.isF32())
+    return 1;
+  if (type.isF16())
+    return 10;
+  if (type.isBF16())
+    return 16;
+  if (type.isF64())
+    return 11;
+  switch (type.getIntOrFloatBitWidth()) {
+  case 1:
+    return 9;
+  case 8:
+    return 3;
+  case 16:
+    return 5;
+  case 32:
+    return 6;
+  case 64:
+    return 7;
+  default:
+    return 0;
+  }
+}
+
+std::vector<int64_t> dimsOf(ShapedType type) {
+  std::vector<int64_t> dims;
+  for (int64_t d : type.getShape())
+    dims.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  return dims;
+}
+
+/// A weight's bytes: its blob, or its dense data (a splat expanded into
+/// `storage`).
+ArrayRef<char> weightBytes(ElementsAttr value, std::deque<std::string> &storage) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+    return resource.getRawHandle().getBlob()->getData();
+  auto dense = cast<DenseElementsAttr>(value);
+  if (!dense.isSplat())
+    return dense.getRawData();
+  ArrayRef<char> one = dense.getRawData();
+  std::string &expanded = storage.emplace_back();
+  for (int64_t i = 0; i < dense.getNumElements(); ++i)
+    expanded.append(one.data(), one.size());
+  return ArrayRef<char>(expanded.data(), expanded.size());
+}
+
+/// Reads the inputs, outputs and weights off the entry function, after
+/// lowbit-lower-to-runtime gave it the runtime's convention.
+LogicalResult describeEntry(func::FuncOp entry, artifact::ArtifactContents &contents,
+                            std::deque<std::string> &storage, CompileStats &stats) {
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    DictionaryAttr attrs = entry.getArgAttrDict(i);
+    if (attrs && attrs.get(kContextAttr))
+      continue;
+    auto type = cast<ShapedType>(entry.getArgument(i).getType());
+    if (auto name = attrs ? attrs.getAs<StringAttr>(kWeightNameAttr) : nullptr) {
+      ArrayRef<char> bytes = weightBytes(attrs.getAs<ElementsAttr>(kWeightValueAttr), storage);
+      contents.weights.push_back({{name.str(), dtypeOf(type.getElementType(), attrs), dimsOf(type)},
+                                  bytes.data(), bytes.size()});
+      stats.weightBytes += bytes.size();
+      continue;
+    }
+    auto name = attrs ? attrs.getAs<StringAttr>("onnx.name") : nullptr;
+    contents.inputs.push_back({name ? name.str() : "input" + std::to_string(contents.inputs.size()),
+                               dtypeOf(type.getElementType(), attrs), dimsOf(type)});
+  }
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    DictionaryAttr attrs = entry.getResultAttrDict(i);
+    auto type = cast<ShapedType>(entry.getResultTypes()[i]);
+    auto name = attrs ? attrs.getAs<StringAttr>("onnx.name") : nullptr;
+    contents.outputs.push_back({name ? name.str() : "output" + std::to_string(i),
+                                dtypeOf(type.getElementType(), attrs), dimsOf(type)});
+  }
+  return success();
+}
+
+LogicalResult runPipeline(ModuleOp module, function_ref<void(OpPassManager &)> build) {
+  PassManager pm(module.getContext());
+  build(pm);
+  return pm.run(module);
+}
+
+} // namespace
+
+void registerDriverDialects(DialectRegistry &registry) {
+  registerOnnxImportDialects(registry);
+  registerCodegenDialects(registry);
+}
+
+OwningOpRef<ModuleOp> importModel(MLIRContext &context, StringRef path, const CompileOptions &options) {
+  OwningOpRef<ModuleOp> module = importOnnxFile(context, path, options.import);
+  if (!module)
+    return nullptr;
+  if (failed(runPipeline(*module, [](OpPassManager &pm) {
+        pm.addPass(createCanonicalizerPass());
+        pm.addPass(createCSEPass());
+      })))
+    return nullptr;
+  return module;
+}
+
+LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, CompileStats &stats) {
+  module.walk([&](arith::ConstantOp op) {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (type && type.hasStaticShape() && type.getNumElements() >= kMinWeightElements)
+      stats.floatWeightBytes += tensorBytes(type);
+  });
+  QuantizePipelineOptions quantize;
+  quantize.format = options.quant;
+  quantize.include = options.include;
+  quantize.exclude = options.exclude;
+  quantize.report = options.verbose;
+  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildQuantizePipeline(pm, quantize); })))
+    return failure();
+  module.walk([&](MatmulOp op) {
+    PackedType weight = op.getWeight().getType();
+    stats.linearWeights += 1;
+    stats.linearElements += weight.getNumRows() * weight.getRowLength();
+    stats.linearPackedBytes += weight.getNumBytes();
+    for (Value side : {op.getScales(), op.getZeroPoints(), op.getMins()})
+      if (side)
+        stats.linearSideBytes += tensorBytes(cast<ShapedType>(side.getType()));
+  });
+  return success();
+}
+
+LogicalResult emitCpuArtifact(ModuleOp module, const CompileOptions &options, const std::string &outputPath,
+                              CompileStats &stats, llvm::raw_ostream &log) {
+  if (options.target != "x86_64")
+    return module.emitError() << "target '" << options.target << "' is not supported yet (x86_64 is)";
+  if (failed(runPipeline(module, buildCpuEntryPipeline)))
+    return failure();
+  auto entry = module.lookupSymbol<func::FuncOp>("main");
+  artifact::ArtifactContents contents;
+  std::deque<std::string> storage;
+  if (failed(describeEntry(entry, contents, storage, stats)))
+    return failure();
+  // The manifest has what the argument attributes said; LLVM IR has no use
+  // for them (and warns about each).
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    entry.setArgAttrs(i, ArrayRef<NamedAttribute>{});
+  for (unsigned i = 0; i < entry.getNumResults(); ++i)
+    entry.setResultAttrs(i, ArrayRef<NamedAttribute>{});
+
+  log << "  lowering to LLVM\n";
+  if (failed(runPipeline(module, buildCpuLoweringPipeline)))
+    return failure();
+  log << "  generating code for " << options.cpu << "\n";
+  CpuTargetOptions target;
+  target.cpu = options.cpu;
+  FailureOr<CpuBinary> binary = compileForCpu(module, target);
+  if (failed(binary))
+    return failure();
+  stats.cpu = binary->cpu;
+
+  contents.targetTriple = target.triple;
+  contents.cpu = binary->cpu;
+  contents.entrySymbol = binary->entrySymbol;
+  contents.hostCode = binary->sharedObject.data();
+  contents.hostCodeSize = binary->sharedObject.size();
+  if (Status status = artifact::writeArtifact(contents, outputPath); status.failed())
+    return module.emitError() << "cannot write '" << outputPath << "': " << status.message();
+  return success();
+}
+
+} // namespace lowbit

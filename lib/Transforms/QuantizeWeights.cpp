@@ -1,0 +1,290 @@
+//===- QuantizeWeights.cpp - Pack matmul weights for lowbit.matmul --------===//
+//
+// The MLIR side is only matching and rewriting: the numbers come from
+// lib/Quant, so the compiler and lowbit-quantize pack identically.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/Transforms/Passes.h"
+
+#include "lowbit/Quant/BlockQuant.h"
+#include "lowbit/Quant/GgmlType.h"
+#include "lowbit/Quant/Uniform.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace lowbit {
+#define GEN_PASS_DEF_QUANTIZEWEIGHTSPASS
+#include "lowbit/Transforms/Passes.h.inc"
+} // namespace lowbit
+
+using namespace mlir;
+namespace quant = lowbit::quant;
+
+namespace lowbit {
+namespace {
+
+/// A matmul of activations by a constant float weight, as the importer
+/// builds them: a linalg.generic contraction over one reduction loop k, its
+/// last parallel loop n indexing the weight, accumulating into zeros.
+struct WeightMatmul {
+  linalg::GenericOp op;
+  Value activation;          ///< [..., K]
+  arith::ConstantOp weight;  ///< [K, N], or [N, K] when transposed
+  bool transposed = false;
+  int64_t n = 0, k = 0;
+};
+
+bool isZeroFill(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return false;
+  auto constant = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+  auto value = constant ? dyn_cast<FloatAttr>(constant.getValue()) : nullptr;
+  return value && value.getValue().isZero();
+}
+
+/// The body computes out + a * b (either operand order).
+bool isMultiplyAccumulate(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || body.getOperations().size() != 3)
+    return false;
+  Value out = body.getArgument(2);
+  Value product = add.getLhs() == out ? add.getRhs() : add.getRhs() == out ? add.getLhs() : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) || (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+std::optional<WeightMatmul> matchWeightMatmul(linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 || !isMultiplyAccumulate(op) ||
+      !isZeroFill(op.getDpsInits()[0]))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  int64_t loops = iterators.size(), k = loops - 1, parallel = loops - 1;
+  for (int64_t d = 0; d < loops; ++d)
+    if ((iterators[d] == utils::IteratorType::reduction) != (d == k))
+      return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  MLIRContext *context = op.getContext();
+  auto dims = [&](ArrayRef<int64_t> ds) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d : ds)
+      exprs.push_back(getAffineDimExpr(d, context));
+    return AffineMap::get(loops, 0, exprs, context);
+  };
+  int64_t n = parallel - 1;
+  SmallVector<int64_t> outDims, actDims;
+  for (int64_t d = 0; d < parallel; ++d)
+    outDims.push_back(d);
+  for (int64_t d = 0; d < n; ++d)
+    actDims.push_back(d);
+  actDims.push_back(k);
+  if (n < 0 || maps[2] != dims(outDims) || maps[0] != dims(actDims))
+    return std::nullopt;
+  WeightMatmul match{op, op.getDpsInputs()[0], op.getDpsInputs()[1].getDefiningOp<arith::ConstantOp>()};
+  if (!match.weight || !cast<ShapedType>(match.weight.getType()).getElementType().isF32())
+    return std::nullopt;
+  if (maps[1] == dims({n, k}))
+    match.transposed = true;
+  else if (maps[1] != dims({k, n}))
+    return std::nullopt;
+  ArrayRef<int64_t> shape = cast<ShapedType>(match.weight.getType()).getShape();
+  match.n = match.transposed ? shape[0] : shape[1];
+  match.k = match.transposed ? shape[1] : shape[0];
+  return match;
+}
+
+/// The weight's name: its resource blob's key (the ONNX initializer name),
+/// else the name of the node that uses it.
+std::string weightName(WeightMatmul m) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(m.weight.getValue()))
+    return resource.getRawHandle().getKey().str();
+  if (auto named = dyn_cast<NameLoc>(m.op.getLoc()))
+    return named.getName().str() + ".weight";
+  return "weight";
+}
+
+/// The weight as [N, K] floats: the transpose folded into the packing.
+std::vector<float> rowsOf(WeightMatmul m) {
+  std::vector<float> values;
+  Attribute value = m.weight.getValue();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> bytes = resource.getRawHandle().getBlob()->getData();
+    values.resize(bytes.size() / sizeof(float));
+    std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  } else {
+    auto dense = cast<DenseElementsAttr>(value);
+    values.assign(dense.getValues<float>().begin(), dense.getValues<float>().end());
+  }
+  if (m.transposed)
+    return values;
+  std::vector<float> rows(values.size());
+  for (int64_t kk = 0; kk < m.k; ++kk)
+    for (int64_t nn = 0; nn < m.n; ++nn)
+      rows[nn * m.k + kk] = values[kk * m.n + nn];
+  return rows;
+}
+
+/// A constant of `type` holding `bytes`: a resource blob when large (so it
+/// is never one attribute element per value), inline when small.
+Value bytesConstant(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<char> bytes, StringRef name) {
+  if (type.getNumElements() <= 64)
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::getFromRawBuffer(type, bytes));
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(uint64_t));
+  return arith::ConstantOp::create(b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
+}
+
+template <typename T>
+ArrayRef<char> asBytes(const std::vector<T> &v) {
+  return ArrayRef<char>(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+}
+
+/// Which weights to quantize, by name.
+struct Selection {
+  std::vector<llvm::Regex> include, exclude;
+
+  bool selects(StringRef name) {
+    auto matches = [&](llvm::Regex &r) { return r.match(name); };
+    if (llvm::any_of(exclude, matches))
+      return false;
+    return include.empty() || llvm::any_of(include, matches);
+  }
+};
+
+/// The packed weights and their side tensors, ready for lowbit.matmul.
+struct Packed {
+  std::vector<uint8_t> bytes;
+  quant::UniformTensor side; // scales, zero points, mins for int and ternary
+};
+
+class QuantizeWeightsPass : public impl::QuantizeWeightsPassBase<QuantizeWeightsPass> {
+public:
+  using Base::Base;
+
+  void runOnOperation() override {
+    std::string error;
+    std::optional<quant::Format> parsed = quant::parseFormat(format.getValue(), error);
+    if (!parsed) {
+      getOperation().emitError() << "lowbit-quantize-weights: bad format '" << format.getValue() << "': " << error;
+      return signalPassFailure();
+    }
+    if (parsed->kind == quant::FormatKind::Codebook) {
+      getOperation().emitError() << "lowbit-quantize-weights: codebook formats need trained codebooks, "
+                                    "which this pass does not learn";
+      return signalPassFailure();
+    }
+    format_ = *parsed;
+    Selection selection;
+    if (failed(compilePatterns(include, selection.include)) || failed(compilePatterns(exclude, selection.exclude)))
+      return signalPassFailure();
+
+    SmallVector<WeightMatmul> matches;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (std::optional<WeightMatmul> m = matchWeightMatmul(op))
+        matches.push_back(*m);
+    });
+    for (auto [i, m] : llvm::enumerate(matches))
+      if (failed(rewrite(m, i, matches.size(), selection)))
+        return signalPassFailure();
+  }
+
+private:
+  LogicalResult compilePatterns(ArrayRef<std::string> patterns, std::vector<llvm::Regex> &regexes) {
+    for (const std::string &pattern : patterns) {
+      llvm::Regex regex(pattern);
+      std::string error;
+      if (!regex.isValid(error))
+        return getOperation().emitError() << "lowbit-quantize-weights: bad regex '" << pattern << "': " << error;
+      regexes.push_back(std::move(regex));
+    }
+    return success();
+  }
+
+  /// Packs rows of weights; fails with a diagnostic on bad values.
+  FailureOr<Packed> pack(WeightMatmul m, StringRef name) {
+    std::vector<float> rows = rowsOf(m);
+    Packed packed;
+    packed.bytes.resize(m.n * quant::packedRowBytes(format_, m.k));
+    Status status = Status::ok();
+    if (std::optional<quant::GgmlType> type = quant::ggmlTypeOf(format_.kind)) {
+      status = quant::quantizeRowsParallel(*type, rows.data(), packed.bytes.data(), m.n, m.k, nullptr, threads);
+    } else {
+      quant::UniformOptions options;
+      options.threads = threads;
+      status = quant::quantizeUniform(format_, rows.data(), m.n, m.k, options, nullptr, packed.side);
+      packed.bytes = std::move(packed.side.codes);
+    }
+    if (status.failed())
+      return m.op.emitError() << "cannot quantize weight '" << name << "' to " << quant::toString(format_) << ": "
+                              << status.message();
+    return packed;
+  }
+
+  LogicalResult rewrite(WeightMatmul m, size_t index, size_t count, Selection &selection) {
+    std::string name = weightName(m);
+    std::string why;
+    if (!selection.selects(name))
+      why = "excluded";
+    else if (std::string fit = quant::checkRowLength(format_, m.k); !fit.empty())
+      why = fit;
+    if (!why.empty()) {
+      if (report)
+        llvm::errs() << "[" << index + 1 << "/" << count << "] " << name << ": " << m.n << "x" << m.k
+                     << " stays f32 (" << why << ")\n";
+      return success();
+    }
+    FailureOr<Packed> packed = pack(m, name);
+    if (failed(packed))
+      return failure();
+
+    OpBuilder b(m.op);
+    Location loc = m.op.getLoc();
+    MLIRContext *context = b.getContext();
+    auto formatAttr = FormatAttr::get(context, format_);
+    auto packedType = PackedType::get(context, {m.n, m.k}, formatAttr);
+    auto byteType = RankedTensorType::get({int64_t(packed->bytes.size())}, b.getI8Type());
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(asBytes(packed->bytes), 64);
+    Value weight = ConstantOp::create(b, loc, packedType,
+                                      DenseResourceElementsAttr::get(byteType, name + ".packed", std::move(blob)));
+
+    Value scales, zeroPoints, mins;
+    if (!formatAttr.isBlockFormat()) {
+      SmallVector<int64_t> sideShape;
+      if (format_.granularity != quant::Granularity::Tensor)
+        sideShape = {m.n, quant::groupsPerRow(format_, m.k)};
+      auto floatType = RankedTensorType::get(sideShape, b.getF32Type());
+      scales = bytesConstant(b, loc, floatType, asBytes(packed->side.scales), name + ".scales");
+      if (format_.offset == quant::Offset::ZeroPoint)
+        zeroPoints = bytesConstant(b, loc, RankedTensorType::get(sideShape, b.getI32Type()),
+                                   asBytes(packed->side.zeroPoints), name + ".zero_points");
+      if (format_.offset == quant::Offset::Min)
+        mins = bytesConstant(b, loc, floatType, asBytes(packed->side.mins), name + ".mins");
+    }
+    auto matmul = MatmulOp::create(b, loc, m.op.getResultTypes()[0], m.activation, weight, scales, zeroPoints,
+                                   mins, /*codebooks=*/Value(), /*bias=*/Value());
+    m.op.getResult(0).replaceAllUsesWith(matmul.getResult());
+    m.op.erase();
+    if (report)
+      llvm::errs() << "[" << index + 1 << "/" << count << "] " << name << ": " << m.n << "x" << m.k << " f32 -> "
+                   << quant::toString(format_) << " (" << llvm::format("%.2f", quant::bitsPerWeight(format_, m.k))
+                   << " bits per weight)\n";
+    return success();
+  }
+
+  quant::Format format_;
+};
+
+} // namespace
+} // namespace lowbit
