@@ -120,7 +120,10 @@ TEST(GgmlParity, QuantizersMatchByteForByte) {
   auto quantizeChunk = reinterpret_cast<QuantizeChunkFn>(dlsym(lib, "ggml_quantize_chunk"));
   ASSERT_NE(quantizeChunk, nullptr);
   std::mt19937 rng(2024);
-  const int64_t rows = 8, n = 2048;
+  const int64_t rows = 8;
+  // 2048: whole pairs of super-blocks and chunks of 16 blocks; 768: an odd
+  // super-block and a partial chunk, which take the one-at-a-time paths.
+  for (int64_t n : {2048, 768})
   for (int shape = 0; shape < 10; ++shape) {
     const std::vector<float> x = weights(shape, rows * n, rng);
     std::vector<float> importance(n);
@@ -139,7 +142,7 @@ TEST(GgmlParity, QuantizersMatchByteForByte) {
         ASSERT_TRUE(quantizeRows(t.type, x.data(), ours.data(), rows, n, w).isOk());
         quantizeChunk(static_cast<int>(t.type), x.data(), theirs.data(), 0, rows, n, w);
         EXPECT_EQ(differingBlocks(t.type, ours, theirs, false), 0)
-            << t.ggmlName << " shape " << shape << (w ? " with importance" : "");
+            << t.ggmlName << " shape " << shape << " n " << n << (w ? " with importance" : "");
       }
       if (plain)
         continue;
