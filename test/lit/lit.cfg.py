@@ -18,7 +18,7 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope"
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
-llvm_config.add_tool_substitutions(["lowbit-opt", "lowbit-compile", "lowbit-quantize"],
+llvm_config.add_tool_substitutions(["lowbit-opt", "lowbit-compile", "lowbit-quantize", "lowbit-run"],
                                    [config.lowbit_tools_dir])
 config.substitutions.append(("%lowbit_src", config.lowbit_src_root))
 # The interpreter lit runs under (Debian's, with python3-onnx and numpy).
