@@ -119,11 +119,15 @@ Status checkImportance(GgmlType type, const float *importance, int64_t n) {
   return Status::ok();
 }
 
+/// max |x| of finite values: their magnitudes order as their bit patterns,
+/// and an integer max vectorizes.
 float largestMagnitude(const float *x, int64_t n) {
-  float amax = 0;
-  for (int64_t i = 0; i < n; ++i)
-    amax = std::max(amax, std::fabs(x[i]));
-  return amax;
+  uint32_t largest = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = floatBits(x[i]) & 0x7fffffffu;
+    largest = bits > largest ? bits : largest;
+  }
+  return bitsToFloat(largest);
 }
 
 /// Fails when a weight is beyond what the format's fp16 scales can reach

@@ -373,13 +373,8 @@ void quantizeBlockQ6K(const float *x, uint8_t *y, const float *qw) {
 // ---- Q8_K: d (fp32)@0 qs@4 bsums@260 --------------------------------------
 
 void quantizeBlockQ8K(const float *x, uint8_t *y) {
-  float max = 0, amax = 0;
-  for (int j = 0; j < kQK; ++j) {
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
+  const float amax = maxMagnitude(x, kQK);
+  const float max = signedExtreme(x, kQK, amax);
   if (!amax) { // ggml leaves bsums untouched here; we zero them
     std::memset(y, 0, 292);
     return;

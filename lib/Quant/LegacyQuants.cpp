@@ -17,16 +17,7 @@ namespace {
 constexpr int kQK32 = 32;
 
 /// The signed value of largest magnitude in a block (first one on ties).
-float blockSignedMax(const float *x) {
-  float amax = 0.f, max = 0.f;
-  for (int j = 0; j < kQK32; ++j) {
-    if (amax < std::fabs(x[j])) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  return max;
-}
+float blockSignedMax(const float *x) { return signedExtreme(x, kQK32, maxMagnitude(x, kQK32)); }
 
 void blockMinMax(const float *x, float &min, float &max) {
   min = 3.402823466e+38f;
@@ -81,6 +72,16 @@ template <int Half>
 float symmetricCodes(const float *x, uint8_t *codes) {
   const float d = blockSignedMax(x) / -Half;
   const float id = d ? 1.0f / d : 0.0f;
+  // With a finite id, x * id + Half + 0.5 lies in [0, 2 Half + 1) and a
+  // plain cast is exact (and vectorizes); an Inf id (a block of subnormals)
+  // needs the x86 out-of-range result.
+  if (std::isfinite(id)) {
+    for (int j = 0; j < kQK32; ++j) {
+      const int q = static_cast<int>(x[j] * id + (Half + 0.5f));
+      codes[j] = static_cast<uint8_t>(q < 2 * Half - 1 ? q : 2 * Half - 1);
+    }
+    return d;
+  }
   for (int j = 0; j < kQK32; ++j) {
     const int8_t q = truncToInt8(x[j] * id + (Half + 0.5f));
     codes[j] = static_cast<uint8_t>(q < 2 * Half - 1 ? q : 2 * Half - 1);
@@ -130,6 +131,13 @@ void asymmetricCodes(const float *x, uint8_t *codes, float &d, float &m) {
   d = (max - min) / Top;
   m = min;
   const float id = d ? 1.0f / d : 0.0f;
+  if (std::isfinite(id)) { // (x - min) * id + 0.5 in [0, Top + 1): a plain cast is exact
+    for (int j = 0; j < kQK32; ++j) {
+      const int q = static_cast<int>((x[j] - min) * id + 0.5f);
+      codes[j] = static_cast<uint8_t>(Top == 15 && q > 15 ? 15 : q);
+    }
+    return;
+  }
   for (int j = 0; j < kQK32; ++j) {
     const float scaled = (x[j] - min) * id;
     if (Top == 15) { // Q4_1 clamps through int8; Q5_1 casts to uint8 with no clamp
@@ -155,13 +163,11 @@ void asymmetricCodesWeighted(const float *x, const float *qw, float sigma2, uint
 // ---- 8-bit -----------------------------------------------------------------
 
 float q8Codes(const float *x, int8_t *qs) {
-  float amax = 0.0f;
-  for (int j = 0; j < kQK32; ++j)
-    amax = amax > std::fabs(x[j]) ? amax : std::fabs(x[j]);
+  const float amax = maxMagnitude(x, kQK32);
   const float d = amax / 127;
   const float id = d ? 1.0f / d : 0.0f;
   for (int j = 0; j < kQK32; ++j)
-    qs[j] = truncToInt8(std::round(x[j] * id)); // roundf: ties away from zero
+    qs[j] = static_cast<int8_t>(roundAwayToInt32(x[j] * id)); // roundf: ties away from zero
   return d;
 }
 

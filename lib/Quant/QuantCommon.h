@@ -40,14 +40,56 @@ inline int8_t truncToInt8(float x) { return static_cast<int8_t>(truncToInt32(x))
 inline uint8_t truncToUint8(float x) { return static_cast<uint8_t>(truncToInt32(x)); }
 
 /// lroundf as glibc on x86-64 computes it: ties away from zero, LONG_MIN for
-/// NaN or out of range. Returned as the int that ggml then keeps.
+/// NaN or out of range. Returned as the int that ggml then keeps (the low
+/// 32 bits of the long).
+inline int32_t roundAwayToInt32(float x);
 inline int lroundToInt(float x) {
-  if (!(x > -9.2233720368547758e18f && x < 9.2233720368547758e18f))
-    return static_cast<int>(static_cast<uint64_t>(INT64_MIN) & 0xffffffffu); // low word of LONG_MIN
-  return static_cast<int>(static_cast<int64_t>(std::round(x)));
+  if (x > -2147483648.f && x < 2147483648.f)
+    return roundAwayToInt32(x);
+  if (x > -9.2233720368547758e18f && x < 9.2233720368547758e18f) // integral here
+    return static_cast<int>(static_cast<uint32_t>(static_cast<uint64_t>(static_cast<int64_t>(x))));
+  return 0; // low word of LONG_MIN
 }
 
 inline int clampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+/// roundf(x) converted to an integer as ggml's (int8_t)roundf(x) executes on
+/// x86-64: ties away from zero, INT32_MIN out of range. Exact and branch-free
+/// (the fraction x - trunc(x) is exact in fp32), so loops vectorize.
+inline int32_t roundAwayToInt32(float x) {
+  if (!(x > -2147483648.f && x < 2147483648.f))
+    return INT32_MIN;
+  const int32_t t = static_cast<int32_t>(x);
+  const float fraction = x - static_cast<float>(t);
+  return t + (fraction >= 0.5f) - (fraction <= -0.5f);
+}
+
+/// The largest |x| (ggml's running fmaxf from 0). For non-NaN floats the
+/// order of |x| is the order of their bit patterns, and an integer max
+/// vectorizes where a float one (NaN-sensitive) does not.
+inline float maxMagnitude(const float *x, int n) {
+  uint32_t largest = 0;
+  for (int i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    bits &= 0x7fffffffu;
+    largest = bits > largest ? bits : largest;
+  }
+  float amax;
+  std::memcpy(&amax, &largest, sizeof amax);
+  return amax;
+}
+
+/// The first value of largest magnitude, or +0 when all are zero: what
+/// ggml's "if (amax < fabsf(v)) { amax = fabsf(v); max = v; }" scan leaves.
+inline float signedExtreme(const float *x, int n, float amax) {
+  if (amax == 0)
+    return 0.f;
+  int i = 0;
+  while (std::fabs(x[i]) != amax)
+    ++i;
+  return x[i];
+}
 
 /// Index of the entry of the sorted 16-entry table `values` nearest to x,
 /// ties to the upper entry, exactly as ggml's best_index_int8 (a binary

@@ -13,9 +13,7 @@ namespace {
 
 /// d = amax of the super-block; id = 1/d (0 for an all-zero block).
 float ternaryScale(const float *x, float &id) {
-  float amax = 0.0f;
-  for (int j = 0; j < kQK; ++j)
-    amax = amax > std::fabs(x[j]) ? amax : std::fabs(x[j]);
+  const float amax = maxMagnitude(x, kQK);
   id = amax ? 1.0f / amax : 0.0f;
   return amax;
 }
