@@ -191,6 +191,76 @@ Status parseTensorType(const std::string &flag, const std::string &name, std::op
   return Status::ok();
 }
 
+Status mixOptionsFromSettings(bool haveImatrix, MixOptions &options) {
+  options.haveImatrix = haveImatrix;
+  options.leaveOutputTensor = settings.leaveOutput;
+  options.pure = settings.pure;
+  if (Status s = parseTensorType("--output-tensor-type", settings.outputType, options.outputType); s.failed())
+    return s;
+  return parseTensorType("--token-embedding-type", settings.tokenEmbeddingType, options.tokenEmbeddingType);
+}
+
+/// Produces the output tensors one by one for the writer, in plan order,
+/// printing a progress line for each and keeping the totals.
+class TensorProducer {
+public:
+  TensorProducer(const GgufReader &input, Mix mix, const std::vector<TensorPlan> &plan,
+                 const ImportanceMatrix *imatrix)
+      : input_(input), mix_(mix), plan_(plan), imatrix_(imatrix) {}
+
+  Status operator()(size_t i, const TensorInfo &out, std::vector<uint8_t> &bytes) {
+    const TensorPlan &p = plan_[i];
+    const TensorInfo &in = input_.tensors()[p.index];
+    if (p.quantize) {
+      if (Status s = quantize(in, static_cast<GgmlType>(p.type), bytes); s.failed())
+        return s;
+    } else {
+      bytes.assign(input_.tensorData(in), input_.tensorData(in) + in.byteSize);
+    }
+    count(in, out, p);
+    printProgress(i, plan_.size(), in, p, out.byteSize);
+    return Status::ok();
+  }
+
+  const Totals &totals() const { return totals_; }
+
+private:
+  Status quantize(const TensorInfo &in, GgmlType target, std::vector<uint8_t> &bytes) {
+    const std::vector<float> *entry = imatrix_ ? imatrix_->find(in.name) : nullptr;
+    totals_.withoutImatrix += imatrix_ && !entry;
+    if (!entry && needsImatrix(mix_, target, in.name))
+      return Status::error("tensor '" + in.name + "': " + std::string(mixName(mix_)) +
+                           " needs importance data for it (--imatrix) at this bit width");
+    return convertTensor(input_, in, target, entry, scratch_, bytes);
+  }
+
+  void count(const TensorInfo &in, const TensorInfo &out, const TensorPlan &p) {
+    totals_.inputBytes += static_cast<double>(in.byteSize);
+    totals_.outputBytes += static_cast<double>(out.byteSize);
+    totals_.elements += static_cast<double>(in.elementCount());
+    (p.quantize ? totals_.quantized : totals_.copied) += 1;
+    totals_.fellBack += p.fellBack;
+  }
+
+  const GgufReader &input_;
+  Mix mix_;
+  const std::vector<TensorPlan> &plan_;
+  const ImportanceMatrix *imatrix_;
+  std::vector<float> scratch_; // reused across tensors
+  Totals totals_;
+};
+
+/// The output tensor infos: the input's, in plan order, with the new types.
+std::vector<TensorInfo> outputTensors(const GgufReader &input, const std::vector<TensorPlan> &plan) {
+  std::vector<TensorInfo> outputs;
+  for (const TensorPlan &p : plan) {
+    TensorInfo t = input.tensors()[p.index];
+    t.type = p.type;
+    outputs.push_back(t);
+  }
+  return outputs;
+}
+
 int quantizeModel(const std::string &inPath, const std::string &outPath, Mix mix) {
   auto start = std::chrono::steady_clock::now();
   GgufReader input;
@@ -208,54 +278,22 @@ int quantizeModel(const std::string &inPath, const std::string &outPath, Mix mix
       return fail(s.message());
 
   MixOptions options;
-  options.haveImatrix = haveImatrix;
-  options.leaveOutputTensor = settings.leaveOutput;
-  options.pure = settings.pure;
-  if (Status s = parseTensorType("--output-tensor-type", settings.outputType, options.outputType); s.failed())
-    return fail(s.message());
-  if (Status s = parseTensorType("--token-embedding-type", settings.tokenEmbeddingType, options.tokenEmbeddingType);
-      s.failed())
-    return fail(s.message());
   std::vector<TensorPlan> plan;
+  if (Status s = mixOptionsFromSettings(haveImatrix, options); s.failed())
+    return fail(s.message());
   if (Status s = planMix(mix, model, input.tensors(), options, plan); s.failed())
     return fail(s.message());
 
-  std::vector<TensorInfo> outputs;
-  for (const TensorPlan &p : plan) {
-    TensorInfo t = input.tensors()[p.index];
-    t.type = p.type;
-    outputs.push_back(t);
-  }
-
-  Totals totals;
-  std::vector<float> scratch;
-  TensorDataFn data = [&](size_t i, const TensorInfo &out, std::vector<uint8_t> &bytes) -> Status {
-    const TensorPlan &p = plan[i];
-    const TensorInfo &in = input.tensors()[p.index];
-    if (p.quantize) {
-      const std::vector<float> *entry = haveImatrix ? imatrix.find(in.name) : nullptr;
-      totals.withoutImatrix += haveImatrix && !entry;
-      if (!entry && needsImatrix(mix, static_cast<GgmlType>(p.type), in.name))
-        return Status::error("tensor '" + in.name + "': " + std::string(mixName(mix)) +
-                             " needs importance data for it (--imatrix) at this bit width");
-      if (Status s = convertTensor(input, in, static_cast<GgmlType>(p.type), entry, scratch, bytes); s.failed())
-        return s;
-    } else {
-      bytes.assign(input.tensorData(in), input.tensorData(in) + in.byteSize);
-    }
-    totals.inputBytes += static_cast<double>(in.byteSize);
-    totals.outputBytes += static_cast<double>(out.byteSize);
-    totals.elements += static_cast<double>(in.elementCount());
-    (p.quantize ? totals.quantized : totals.copied) += 1;
-    totals.fellBack += p.fellBack;
-    printProgress(i, plan.size(), in, p, out.byteSize);
-    return Status::ok();
+  const ImportanceMatrix *importance = haveImatrix ? &imatrix : nullptr;
+  TensorProducer producer(input, mix, plan, importance);
+  TensorDataFn data = [&](size_t i, const TensorInfo &out, std::vector<uint8_t> &bytes) {
+    return producer(i, out, bytes);
   };
-  if (Status s = writeGguf(outPath, outputMetadata(input, mix, haveImatrix ? &imatrix : nullptr), outputs, data);
+  if (Status s = writeGguf(outPath, outputMetadata(input, mix, importance), outputTensors(input, plan), data);
       s.failed())
     return fail(s.message() + " (no output written)");
 
-  printSummary(totals, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  printSummary(producer.totals(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return 0;
 }
 
