@@ -165,7 +165,8 @@ LogicalResult lowerMatmul(MatmulOp op, Value context, func::FuncOp wrapper, Entr
   if (!weightBuffer) {
     int64_t bytes = constant.getType().getNumBytes();
     weightBuffer = entry.weight(MemRefType::get({bytes}, b.getI8Type()),
-                                nameOf(constant.getBytes(), "packed_weight"), constant.getBytes());
+                                nameOf(constant.getBytes(), "packed_weight_" + std::to_string(packedWeights.size() - 1)),
+                                constant.getBytes());
   }
   auto flatWeight = memref::CastOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), weightBuffer);
 

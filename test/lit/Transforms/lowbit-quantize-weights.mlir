@@ -1,0 +1,96 @@
+// RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q8_0" | FileCheck %s --check-prefix=Q8
+// RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=int8" | FileCheck %s --check-prefix=INT8
+// RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q8_0 exclude=.*" | FileCheck %s --check-prefix=EXCLUDED
+// RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q4_k" | FileCheck %s --check-prefix=UNFIT
+
+// A matmul x[?, 32] * W[32, 1] whose weights lie exactly on the q8_0 grid:
+// W[k] = q_k / 4 with q = 0, 1, ..., 30, 127, so the block's scale is
+// max|W| / 127 = 0.25 (fp16 0x3400) and the codes are q itself. The packed
+// bytes are therefore known exactly: 00 34 (the scale, little-endian), then
+// 00 01 02 ... 1E 7F.
+
+// Q8-LABEL: func.func @matmul
+// Q8-SAME: (%[[X:.*]]: tensor<?x32xf32>)
+// Q8: %[[W:.*]] = lowbit.constant dense_resource<w.packed> : tensor<34xi8> -> !lowbit.packed<1x32, q8_0>
+// Q8: %[[Y:.*]] = lowbit.matmul %[[X]], %[[W]] : tensor<?x32xf32>, !lowbit.packed<1x32, q8_0> -> tensor<?x1xf32>
+// Q8: return %[[Y]]
+// Q8: w.packed: "0x400000000034000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E7F"
+
+// int8 per channel: one scale, max|W| / 127 = 0.25, and codes q + 128.
+// INT8-LABEL: func.func @matmul
+// INT8: %[[S:.*]] = arith.constant dense<2.500000e-01> : tensor<1x1xf32>
+// INT8: lowbit.matmul %{{.*}}, %{{.*}} scales(%[[S]] : tensor<1x1xf32>) : tensor<?x32xf32>, !lowbit.packed<1x32, int8> -> tensor<?x1xf32>
+// INT8: w.packed: "0x40000000808182838485868788898A8B8C8D8E8F909192939495969798999A9B9C9D9EFF"
+
+// EXCLUDED-LABEL: func.func @matmul
+// EXCLUDED-NOT: lowbit.matmul
+// EXCLUDED: linalg.generic
+
+// A 32-wide row does not fill a 256-weight q4_k block: the weight stays f32.
+// UNFIT-LABEL: func.func @matmul
+// UNFIT-NOT: lowbit.matmul
+// UNFIT: linalg.generic
+#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @matmul(%x: tensor<?x32xf32>) -> tensor<?x1xf32> {
+  %w = arith.constant dense_resource<w> : tensor<32x1xf32>
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %x, %c0 : tensor<?x32xf32>
+  %empty = tensor.empty(%rows) : tensor<?x1xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x1xf32>) -> tensor<?x1xf32>
+  %y = linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x32xf32>, tensor<32x1xf32>) outs(%init : tensor<?x1xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x1xf32>
+  return %y : tensor<?x1xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      w: "0x04000000000000000000803E0000003F0000403F0000803F0000A03F0000C03F0000E03F0000004000001040000020400000304000004040000050400000604000007040000080400000884000009040000098400000A0400000A8400000B0400000B8400000C0400000C8400000D0400000D8400000E0400000E8400000F0400000FE41"
+    }
+  }
+#-}
+
+// -----
+
+// The transposed form (Gemm with transB = 1: W stored [N, K]) and a batch
+// dimension on the activations; a weight that is not a constant is left alone.
+// Q8-LABEL: func.func @transposed
+// Q8: lowbit.matmul %{{.*}}, %{{.*}} : tensor<2x?x32xf32>, !lowbit.packed<1x32, q8_0> -> tensor<2x?x1xf32>
+// Q8-LABEL: func.func @not_constant
+// Q8-NOT: lowbit.matmul
+#xt = affine_map<(b, m, n, k) -> (b, m, k)>
+#wt = affine_map<(b, m, n, k) -> (n, k)>
+#yt = affine_map<(b, m, n, k) -> (b, m, n)>
+func.func @transposed(%x: tensor<2x?x32xf32>, %init: tensor<2x?x1xf32>) -> tensor<2x?x1xf32> {
+  %w = arith.constant dense<0.5> : tensor<1x32xf32>
+  %zero = arith.constant 0.0 : f32
+  %filled = linalg.fill ins(%zero : f32) outs(%init : tensor<2x?x1xf32>) -> tensor<2x?x1xf32>
+  %y = linalg.generic {indexing_maps = [#xt, #wt, #yt], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x?x32xf32>, tensor<1x32xf32>) outs(%filled : tensor<2x?x1xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x?x1xf32>
+  return %y : tensor<2x?x1xf32>
+}
+func.func @not_constant(%x: tensor<2x?x32xf32>, %w: tensor<1x32xf32>, %init: tensor<2x?x1xf32>) -> tensor<2x?x1xf32> {
+  %zero = arith.constant 0.0 : f32
+  %filled = linalg.fill ins(%zero : f32) outs(%init : tensor<2x?x1xf32>) -> tensor<2x?x1xf32>
+  %y = linalg.generic {indexing_maps = [#xt, #wt, #yt], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x?x32xf32>, tensor<1x32xf32>) outs(%filled : tensor<2x?x1xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x?x1xf32>
+  return %y : tensor<2x?x1xf32>
+}
