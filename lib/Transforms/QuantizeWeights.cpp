@@ -7,6 +7,8 @@
 
 #include "lowbit/Transforms/Passes.h"
 
+#include "lowbit/Gguf/Mixes.h"
+#include "lowbit/Gguf/TensorNames.h"
 #include "lowbit/Quant/BlockQuant.h"
 #include "lowbit/Quant/GgmlType.h"
 #include "lowbit/Quant/Uniform.h"
@@ -35,8 +37,7 @@ namespace {
 /// builds them: a linalg.generic contraction over one reduction loop k, its
 /// last parallel loop n indexing the weight, accumulating into zeros.
 struct WeightMatmul {
-  linalg::GenericOp op;
-  Value activation;          ///< [..., K]
+  linalg::GenericOp op;      ///< its first input is the activation [..., K]
   arith::ConstantOp weight;  ///< [K, N], or [N, K] when transposed
   bool transposed = false;
   int64_t n = 0, k = 0;
@@ -93,7 +94,7 @@ std::optional<WeightMatmul> matchWeightMatmul(linalg::GenericOp op) {
   actDims.push_back(k);
   if (n < 0 || maps[2] != dims(outDims) || maps[0] != dims(actDims))
     return std::nullopt;
-  WeightMatmul match{op, op.getDpsInputs()[0], op.getDpsInputs()[1].getDefiningOp<arith::ConstantOp>()};
+  WeightMatmul match{op, op.getDpsInputs()[1].getDefiningOp<arith::ConstantOp>()};
   if (!match.weight || !cast<ShapedType>(match.weight.getType()).getElementType().isF32())
     return std::nullopt;
   if (maps[1] == dims({n, k}))
@@ -174,33 +175,56 @@ public:
   using Base::Base;
 
   void runOnOperation() override {
-    std::string error;
-    std::optional<quant::Format> parsed = quant::parseFormat(format.getValue(), error);
-    if (!parsed) {
-      getOperation().emitError() << "lowbit-quantize-weights: bad format '" << format.getValue() << "': " << error;
-      return signalPassFailure();
-    }
-    if (parsed->kind == quant::FormatKind::Codebook) {
-      getOperation().emitError() << "lowbit-quantize-weights: codebook formats need trained codebooks, "
-                                    "which this pass does not learn";
-      return signalPassFailure();
-    }
-    format_ = *parsed;
     Selection selection;
     if (failed(compilePatterns(include, selection.include)) || failed(compilePatterns(exclude, selection.exclude)))
       return signalPassFailure();
-
     SmallVector<WeightMatmul> matches;
     getOperation().walk([&](linalg::GenericOp op) {
       if (std::optional<WeightMatmul> m = matchWeightMatmul(op))
         matches.push_back(*m);
     });
+    FailureOr<SmallVector<std::optional<quant::Format>>> formats = formatsFor(matches);
+    if (failed(formats))
+      return signalPassFailure();
     for (auto [i, m] : llvm::enumerate(matches))
-      if (failed(rewrite(m, i, matches.size(), selection)))
+      if (failed(rewrite(m, i, matches.size(), selection, (*formats)[i])))
         return signalPassFailure();
   }
 
 private:
+  /// Each weight's format: `format` itself, or, for a llama.cpp mix name
+  /// (q4_k_m, q3_k_s, ...), what the mix's rules pick for the weight's role
+  /// (lib/Gguf/Mixes.h); nullopt keeps a weight float.
+  FailureOr<SmallVector<std::optional<quant::Format>>> formatsFor(ArrayRef<WeightMatmul> matches) {
+    std::string error;
+    if (std::optional<quant::Format> single = quant::parseFormat(format.getValue(), error)) {
+      if (single->kind == quant::FormatKind::Codebook)
+        return getOperation().emitError() << "lowbit-quantize-weights: codebook formats need trained codebooks, "
+                                             "which this pass does not learn";
+      return SmallVector<std::optional<quant::Format>>(matches.size(), *single);
+    }
+    std::optional<gguf::Mix> mix = gguf::parseMix(format.getValue());
+    if (!mix)
+      return getOperation().emitError() << "lowbit-quantize-weights: '" << format.getValue()
+                                        << "' is neither a format (" << error << ") nor a llama.cpp mix";
+    std::vector<gguf::TensorInfo> tensors;
+    for (const WeightMatmul &m : matches) {
+      std::string name = weightName(m);
+      std::string role = gguf::ggufNameFor(name);
+      tensors.push_back({role.empty() ? name : role, {m.k, m.n}, /*type=*/0, 0, 0});
+    }
+    gguf::ModelInfo model;
+    model.architecture = "llama";
+    std::vector<gguf::TensorPlan> plan;
+    if (Status status = gguf::planMix(*mix, model, tensors, {}, plan); status.failed())
+      return getOperation().emitError() << "lowbit-quantize-weights: " << status.message();
+    SmallVector<std::optional<quant::Format>> formats(matches.size());
+    for (const gguf::TensorPlan &p : plan)
+      if (std::optional<quant::FormatKind> kind = quant::formatKindOf(static_cast<quant::GgmlType>(p.type)))
+        formats[p.index] = quant::Format::blockFormat(*kind);
+    return formats;
+  }
+
   LogicalResult compilePatterns(ArrayRef<std::string> patterns, std::vector<llvm::Regex> &regexes) {
     for (const std::string &pattern : patterns) {
       llvm::Regex regex(pattern);
@@ -213,7 +237,7 @@ private:
   }
 
   /// Packs rows of weights; fails with a diagnostic on bad values.
-  FailureOr<Packed> pack(WeightMatmul m, StringRef name) {
+  FailureOr<Packed> pack(WeightMatmul m, StringRef name, const quant::Format &format_) {
     std::vector<float> rows = rowsOf(m);
     Packed packed;
     packed.bytes.resize(m.n * quant::packedRowBytes(format_, m.k));
@@ -232,12 +256,15 @@ private:
     return packed;
   }
 
-  LogicalResult rewrite(WeightMatmul m, size_t index, size_t count, Selection &selection) {
+  LogicalResult rewrite(WeightMatmul m, size_t index, size_t count, Selection &selection,
+                        std::optional<quant::Format> format) {
     std::string name = weightName(m);
     std::string why;
     if (!selection.selects(name))
       why = "excluded";
-    else if (std::string fit = quant::checkRowLength(format_, m.k); !fit.empty())
+    else if (!format)
+      why = "the mix keeps it float";
+    else if (std::string fit = quant::checkRowLength(*format, m.k); !fit.empty())
       why = fit;
     if (!why.empty()) {
       if (report)
@@ -245,14 +272,15 @@ private:
                      << " stays f32 (" << why << ")\n";
       return success();
     }
-    FailureOr<Packed> packed = pack(m, name);
+    const quant::Format &f = *format;
+    FailureOr<Packed> packed = pack(m, name, f);
     if (failed(packed))
       return failure();
 
     OpBuilder b(m.op);
     Location loc = m.op.getLoc();
     MLIRContext *context = b.getContext();
-    auto formatAttr = FormatAttr::get(context, format_);
+    auto formatAttr = FormatAttr::get(context, f);
     auto packedType = PackedType::get(context, {m.n, m.k}, formatAttr);
     auto byteType = RankedTensorType::get({int64_t(packed->bytes.size())}, b.getI8Type());
     AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(asBytes(packed->bytes), 64);
@@ -262,28 +290,30 @@ private:
     Value scales, zeroPoints, mins;
     if (!formatAttr.isBlockFormat()) {
       SmallVector<int64_t> sideShape;
-      if (format_.granularity != quant::Granularity::Tensor)
-        sideShape = {m.n, quant::groupsPerRow(format_, m.k)};
+      if (f.granularity != quant::Granularity::Tensor)
+        sideShape = {m.n, quant::groupsPerRow(f, m.k)};
       auto floatType = RankedTensorType::get(sideShape, b.getF32Type());
       scales = bytesConstant(b, loc, floatType, asBytes(packed->side.scales), name + ".scales");
-      if (format_.offset == quant::Offset::ZeroPoint)
+      if (f.offset == quant::Offset::ZeroPoint)
         zeroPoints = bytesConstant(b, loc, RankedTensorType::get(sideShape, b.getI32Type()),
                                    asBytes(packed->side.zeroPoints), name + ".zero_points");
-      if (format_.offset == quant::Offset::Min)
+      if (f.offset == quant::Offset::Min)
         mins = bytesConstant(b, loc, floatType, asBytes(packed->side.mins), name + ".mins");
     }
-    auto matmul = MatmulOp::create(b, loc, m.op.getResultTypes()[0], m.activation, weight, scales, zeroPoints,
+    // The activation is read now: an earlier rewrite may have replaced it.
+    Value activation = m.op.getDpsInputs()[0];
+    auto matmul = MatmulOp::create(b, loc, m.op.getResultTypes()[0], activation, weight, scales, zeroPoints,
                                    mins, /*codebooks=*/Value(), /*bias=*/Value());
     m.op.getResult(0).replaceAllUsesWith(matmul.getResult());
     m.op.erase();
     if (report)
       llvm::errs() << "[" << index + 1 << "/" << count << "] " << name << ": " << m.n << "x" << m.k << " f32 -> "
-                   << quant::toString(format_) << " (" << llvm::format("%.2f", quant::bitsPerWeight(format_, m.k))
+                   << quant::toString(f) << " (" << llvm::format("%.2f", quant::bitsPerWeight(f, m.k))
                    << " bits per weight)\n";
     return success();
   }
 
-  quant::Format format_;
+  quant::Format f;
 };
 
 } // namespace
