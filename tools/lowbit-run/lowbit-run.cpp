@@ -5,7 +5,7 @@
 //   lowbit-run MODEL.lbm --info
 //
 // Runs the model once and writes each output to D/NAME.npy (D defaults to
-// the current directory), or runs it once to warm up and then N times and
+// the current directory and is created if missing, one level), or runs it once to warm up and then N times and
 // prints {"median_ms":...,"min_ms":...,"max_ms":...,"runs":N}, or lists the
 // inputs and outputs. A thin main over the C runtime API: it links only the
 // runtime, nothing from LLVM.
@@ -18,12 +18,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 namespace {
 
@@ -35,6 +38,7 @@ const char kUsage[] =
     "Runs a compiled lowbit artifact on the CPU.\n"
     "  --input NAME=FILE   bind the model input NAME to a .npy array (C order, little-endian)\n"
     "  --output-dir DIR    write each output to DIR/NAME.npy (default: the current directory)\n"
+    "                      (characters other than A-Z a-z 0-9 . _ - in NAME become _)\n"
     "  --threads N         worker threads, the caller's included (default 0: one per core)\n"
     "  --benchmark N       run once to warm up, then N times; print the times as one JSON line\n"
     "  --info              print the model's inputs and outputs\n";
@@ -243,6 +247,8 @@ int main(int argc, char **argv) {
   }
 
   const std::string dir = o.outputDirGiven ? o.outputDir : ".";
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return fail("cannot create the output directory " + dir + ": " + std::strerror(errno));
   for (size_t i = 0; i < lowbit_model_num_outputs(model); ++i) {
     lowbit_tensor_info info;
     lowbit_tensor out;
