@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/IR/AsmState.h"
@@ -227,28 +228,29 @@ Value reshapeTo(OpBuilder &b, Location loc, Value source, ArrayRef<OpFoldResult>
     shape.push_back(s ? *s : ShapedType::kDynamic);
   }
   auto resultType = RankedTensorType::get(shape, sourceType.getElementType());
-  if (resultType == sourceType && !sourceType.getNumDynamicDims())
+  // Same shape: with at most one dynamic size, the element count fixes it.
+  if (resultType == sourceType && sourceType.getNumDynamicDims() <= 1)
     return source;
-  auto all = [](int64_t rank) {
-    ReassociationIndices indices;
-    for (int64_t i = 0; i < rank; ++i)
-      indices.push_back(i);
-    return rank ? SmallVector<ReassociationIndices>{indices} : SmallVector<ReassociationIndices>{};
-  };
-  // Rank 0 has no 1-D form: expand it directly (its target is all ones).
-  if (sourceType.getRank() == 0)
-    return tensor::ExpandShapeOp::create(b, loc, resultType, source, SmallVector<ReassociationIndices>{}, sizes);
-  Value flat = source;
-  if (sourceType.getRank() != 1) {
-    int64_t count = sourceType.hasStaticShape() ? sourceType.getNumElements() : ShapedType::kDynamic;
-    flat = tensor::CollapseShapeOp::create(b, 
-        loc, RankedTensorType::get({count}, sourceType.getElementType()), source, all(sourceType.getRank()));
+  // Collapse or expand when the shapes group into each other. An expanded
+  // group may hold one dynamic size at most: MLIR 22's
+  // expand-strided-metadata crashes on more.
+  if (std::optional<SmallVector<ReassociationIndices>> groups =
+          getReassociationIndicesForReshape(sourceType, resultType)) {
+    if (sourceType.getRank() > resultType.getRank())
+      return tensor::CollapseShapeOp::create(b, loc, resultType, source, *groups);
+    bool oneDynamicPerGroup = llvm::all_of(*groups, [&](const ReassociationIndices &group) {
+      return llvm::count_if(group, [&](int64_t d) { return resultType.isDynamicDim(d); }) <= 1;
+    });
+    if (sourceType.getRank() < resultType.getRank() && oneDynamicPerGroup)
+      return tensor::ExpandShapeOp::create(b, loc, resultType, source, *groups, sizes);
   }
-  if (resultType.getRank() == 0)
-    return tensor::CollapseShapeOp::create(b, loc, resultType, flat, SmallVector<ReassociationIndices>{});
-  if (resultType.getRank() == 1)
-    return flat.getType() == resultType ? flat : tensor::CastOp::create(b, loc, resultType, flat).getResult();
-  return tensor::ExpandShapeOp::create(b, loc, resultType, flat, all(resultType.getRank()), sizes);
+  // Anything else: tensor.reshape with the sizes as a shape tensor.
+  SmallVector<Value> dims;
+  for (OpFoldResult size : sizes)
+    dims.push_back(arith::IndexCastOp::create(b, loc, b.getI64Type(), getValueOrCreateConstantIndexOp(b, loc, size)));
+  Value shapeTensor = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({int64_t(dims.size())}, b.getI64Type()), dims);
+  return tensor::ReshapeOp::create(b, loc, resultType, source, shapeTensor);
 }
 
 Value materialize(OpBuilder &b, Location loc, DenseElementsAttr attr) {

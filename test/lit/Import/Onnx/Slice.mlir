@@ -42,4 +42,4 @@
 // SHAPE-SAME: -> (tensor<?x?x2x4xf32> {onnx.name = "y"})
 // SHAPE-NOT: tensor.from_elements
 // SHAPE-NOT: extract_slice
-// SHAPE: tensor.expand_shape {{.*}} output_shape [%{{.*}}, %{{.*}}, 2, 4] : tensor<?xf32> into tensor<?x?x2x4xf32>
+// SHAPE: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] output_shape [%{{.*}}, %{{.*}}, 2, 4] : tensor<?x?x8xf32> into tensor<?x?x2x4xf32>
