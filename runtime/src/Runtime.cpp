@@ -30,6 +30,9 @@ namespace {
 
 thread_local std::string tlsLastError;
 
+/// More threads than any machine has cores: a typo, not a request.
+constexpr int32_t kMaxThreads = 4096;
+
 lowbit_status fail(lowbit_status status, std::string message) {
   tlsLastError = std::move(message);
   return status;
@@ -252,8 +255,9 @@ lowbit_status lowbit_session_create(lowbit_model *model, const lowbit_session_op
     return fail(LOWBIT_ERROR_ARGUMENT, "lowbit_session_create: null model or session pointer");
   *session = nullptr;
   const int32_t threads = options ? options->num_threads : 0;
-  if (threads < 0)
-    return fail(LOWBIT_ERROR_ARGUMENT, "num_threads is " + std::to_string(threads) + "; use 0 for one per core");
+  if (threads < 0 || threads > kMaxThreads)
+    return fail(LOWBIT_ERROR_ARGUMENT, "num_threads is " + std::to_string(threads) + ", not in [0, " +
+                                           std::to_string(kMaxThreads) + "] (0: one per core)");
   std::unique_ptr<lowbit_session> s(new lowbit_session());
   if (Status st = model->device->createStream(static_cast<unsigned>(threads), s->stream); st.failed())
     return fail(LOWBIT_ERROR_RUNTIME, st.message());

@@ -334,6 +334,17 @@ TEST(HostCode, LoadFailures) {
   }
   lowbit_session *session = nullptr;
   EXPECT_EQ(lowbit_session_create(nullptr, nullptr, &session), LOWBIT_ERROR_ARGUMENT);
+  {
+    Model m = addModel();
+    lowbit_model *model = m.open(dir, "d.lbm");
+    ASSERT_NE(model, nullptr);
+    for (int32_t threads : {-1, 100000}) {
+      lowbit_session_options options{threads};
+      EXPECT_EQ(lowbit_session_create(model, &options, &session), LOWBIT_ERROR_ARGUMENT);
+      EXPECT_NE(std::string(lowbit_last_error()).find("num_threads"), std::string::npos);
+    }
+    lowbit_model_close(model);
+  }
   EXPECT_EQ(lowbit_session_run(nullptr), LOWBIT_ERROR_ARGUMENT);
   EXPECT_EQ(lowbit_dtype_size(LOWBIT_BF16), 2u);
   EXPECT_EQ(lowbit_dtype_size(static_cast<lowbit_dtype>(8)), 0u);
