@@ -81,12 +81,13 @@ def f32_reference(model: Path, work: Path) -> Path:
                       file_sha(HERE / "refcommon.py"), getattr(gguf, "__version__", "?")])
     if out.is_file() and stamp.is_file() and stamp.read_text() == want:
         return out
-    rc, dt, text = run([sys.executable, str(HERE / "make_f32_reference.py"), str(model), str(out)],
+    # --check: llama.cpp loads it and predicts the same next token as from the input.
+    rc, dt, text = run([sys.executable, str(HERE / "make_f32_reference.py"), str(model), str(out), "--check"],
                        work / "make_f32_reference.log")
     if rc != 0:
         raise SystemExit(f"run_reference_checks: making the F32 reference failed:\n{tail(text)}")
     stamp.write_text(want)
-    print(f"made the F32 reference {out} in {dt:.1f} s")
+    print(f"made the F32 reference {out} in {dt:.1f} s; " + text.strip().splitlines()[-1])
     return out
 
 
