@@ -9,6 +9,7 @@ set -euo pipefail
 cache="${LOWBIT_CACHE:-$HOME/.cache/lowbit}"
 models="$cache/models"
 mkdir -p "$models"
+rm -rf "$models"/.fetch.*  # left by an interrupted run
 export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$cache/pip}" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 if [ -x "$cache/venv/bin/python" ]; then py="$cache/venv/bin/python"; else py=/usr/bin/python3; fi
 
