@@ -305,6 +305,10 @@ LogicalResult importTranspose(NodeContext &ctx) {
       return ctx.emitError() << "perm " << shapeToString(perm) << " is not a permutation of 0.." << rank - 1;
     seen[p] = true;
   }
+  if (rank <= 1) { // nothing to permute (and linalg.transpose's verifier crashes on rank 0)
+    ctx.setOutput(0, ctx.value(0), ctx.dtype(0), ctx.constant(0));
+    return success();
+  }
   OpBuilder &b = ctx.builder();
   SmallVector<OpFoldResult> inputSizes = tensorSizes(b, ctx.loc(), ctx.value(0));
   SmallVector<OpFoldResult> sizes;

@@ -525,6 +525,12 @@ MODELS["MatMulNBitsGIdx"] = lambda: matmul_nbits(g_idx=True)
 
 
 @model
+def TransposeScalar():
+    """Found by the fuzzer: a rank-0 Transpose is the identity."""
+    return unary_shaped("Transpose", [], [])
+
+
+@model
 def ReshapeTwoInferred():
     return graph([helper.make_node("Reshape", ["x", "s"], ["y"], name="reshape")],
                  [value("x", F, [2, 3, 4])], [value("y", F, [2, 12])], [const("s", i64([-1, -1]))])
