@@ -159,6 +159,9 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   lowbit::registerDriverDialects(registry);
   mlir::MLIRContext context(registry);
+  // A diagnostic names the problem; the whole module printed after it (MLIR's
+  // default "see current operation" note) buries it for a command-line user.
+  context.printOpOnDiagnostic(false);
   SourceMgr sourceMgr;
   mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
   Stopwatch clock;
