@@ -177,6 +177,10 @@ int main(int argc, char **argv) {
     return printModule(*module);
   if (failed(lowbit::quantizeModel(*module, compile, stats)))
     return 1;
+  if (!quant.empty() && stats.linearWeights == 0)
+    WithColor::warning(errs(), "lowbit-compile")
+        << "no weight was quantized to '" << quant
+        << "': every matmul weight stays float (-v says why: its rows do not fit the format, or the mix keeps it)\n";
   if (!toArtifact)
     return printModule(*module);
   progress(quant.empty() ? std::string("kept float weights") : "quantized weights to " + quant);
