@@ -15,6 +15,7 @@
 
 #include "kernels/Matmul.h"
 #include "kernels/KernelError.h"
+#include "kernels/x86/X86Matmul.h"
 
 #include "lowbit/Quant/BlockQuant.h"
 #include "lowbit/Quant/GgmlType.h"
@@ -202,8 +203,10 @@ void runGroup(void *arg, int64_t group) {
 } // namespace
 
 MatmulKernel selectMatmulKernel(const Format &format) {
-  // Tuned kernels go first here, e.g. an AVX-512 VNNI Q4_0 kernel when
-  // __builtin_cpu_supports("avx512vnni"); the portable ones cover the rest.
+  // Tuned kernels go first (each checks the CPU); the portable ones cover the
+  // rest.
+  if (MatmulKernel fast; x86::selectKernel(format, fast))
+    return fast;
   if (quant::isBlockFormat(format.kind))
     return {"generic-block", blockRows};
   if (format.kind == FormatKind::Codebook)
@@ -244,9 +247,17 @@ int32_t matmul(const lowbit_dispatch_context *ctx, uint64_t formatWord, const fl
   if (format->kind == FormatKind::Codebook && !codebooks)
     return failWith(ctx, quant::toString(*format) + " needs codebooks");
 
+  const MatmulKernel kernel = selectMatmulKernel(*format);
   Job job{MatmulArgs{*format, x, static_cast<const uint8_t *>(w), scales, zeroPoints, mins, codebooks, bias, y, M,
                      N, K, quant::packedRowBytes(*format, K), quant::groupsPerRow(*format, K)},
-          selectMatmulKernel(*format).rows, N};
+          kernel.rows, N};
+  std::vector<uint8_t> prepared;
+  if (kernel.prepare) {
+    prepared.resize(static_cast<size_t>(kernel.preparedBytes(job.args)) + 64);
+    void *buffer = prepared.data() + (-reinterpret_cast<uintptr_t>(prepared.data()) & 63);
+    kernel.prepare(ctx, job.args, buffer);
+    job.args.prepared = buffer;
+  }
   // A few workgroups per worker balance uneven progress; tiny problems are
   // not worth waking anyone for.
   const int64_t workers = ctx && ctx->parallel_for ? std::max<int64_t>(1, ctx->num_workers) : 1;

@@ -7,9 +7,9 @@
 //
 // Output rows N are split into workgroups over the context's parallel_for.
 // Each workgroup calls a row kernel, chosen once per call by
-// selectMatmulKernel: today the portable one for every format; tuned kernels
-// (per format, per ISA) register there and take precedence when the CPU
-// supports them.
+// selectMatmulKernel: the portable one for every format, unless a tuned
+// kernel for this format and CPU exists (kernels/x86/: AVX-512 VNNI, chosen
+// at run time from cpuid; for now only with LOWBIT_MATMUL_KERNELS=tuned).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LOWBIT_RUNTIME_KERNELS_MATMUL_H
@@ -37,15 +37,31 @@ struct MatmulArgs {
   int64_t M, N, K;
   int64_t rowBytes;     ///< packed bytes of one row of W
   int64_t groupsPerRow; ///< side-array entries per row (1 per-channel)
+  /// What the kernel's prepare step made of x for this call (e.g. x
+  /// quantized to int8 per 32-block), or null.
+  const void *prepared = nullptr;
 };
 
 /// Computes output columns [n0, n1) of y for all M rows. `scratch` holds at
 /// least M floats.
 using MatmulRowsFn = void (*)(const MatmulArgs &args, int64_t n0, int64_t n1, float *scratch);
 
+/// Bytes a kernel's prepare step needs for one call.
+using MatmulPreparedBytesFn = int64_t (*)(const MatmulArgs &args);
+/// Runs once per call, before the rows: fills `buffer` (preparedBytes
+/// bytes, 64-byte aligned) from the activations; may use ctx's pool.
+using MatmulPrepareFn = void (*)(const lowbit_dispatch_context *ctx, const MatmulArgs &args, void *buffer);
+
 struct MatmulKernel {
   const char *name;
   MatmulRowsFn rows;
+  /// Optional per-call step (both set or both null).
+  MatmulPreparedBytesFn preparedBytes = nullptr;
+  MatmulPrepareFn prepare = nullptr;
+  /// True when the kernel rounds x to int8 per 32-block (Q8_0-style), which
+  /// moves y by up to sum_blocks max|x_block| / 254 * sum_block |w| (see
+  /// kernels/x86/X86Matmul.h); false when it is exact to float rounding.
+  bool int8Activations = false;
 };
 
 /// The row kernel for this format on this CPU.

@@ -1,0 +1,771 @@
+//===- X86Matmul.cpp - AVX-512 VNNI matmul kernels ------------------------===//
+//
+// See X86Matmul.h for the method and its error bound. Layout of the prepared
+// activations: for each activation row, one 448-byte record per group of
+// 128 elements (K padded with zeros to a multiple of 128):
+//
+//   @0   x0    64 int8   the group's activations in the order the format's
+//   @64  x1    64 int8   first / second unpacked weight vector comes out
+//   @128 init0 16 int32  -offset * (sum of the int8 activations of the
+//   @192 init1 16 int32   block in each 128-bit lane), in the lane's first
+//                         32-bit slot: the offset folded into the accumulator
+//   @256 dx0   16 f32    the activation scale of each lane's 32-block
+//   @320 dx1   16 f32
+//   @384 xs    16 f32    sum of x over natural 32-block j in slot 4j, for
+//                         mins and zero points (0 elsewhere)
+//
+// A format's traits (below) say which permutation of the group's 128
+// elements x0 ++ x1 is (Perm), whether x0 and x1 feed one accumulator
+// (shared: both vectors' lane l come from the same block) or two, and load
+// group g of a weight row as unsigned codes (w0, w1), per-lane weight scales
+// (s0, s1) and, for formats with mins or zero points, per-block float terms
+// mv (slot 4j, multiplied by xs).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kernels/x86/X86Matmul.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace lowbit::runtime::kernels::x86 {
+
+using quant::Format;
+using quant::FormatKind;
+using quant::Granularity;
+using quant::Offset;
+
+#if defined(__x86_64__)
+
+namespace {
+
+constexpr int64_t kGroup = 128;
+constexpr int64_t kRecord = 448;
+
+enum class Perm { Natural, Nibble32, EvenOdd32, Q4K };
+
+/// The natural element (0..127) at layout position `pos` (x0: 0..63, x1:
+/// 64..127).
+constexpr int permAt(Perm p, int pos) {
+  const int v = pos / 64, q = pos % 64, l = q / 16, i = q % 16;
+  switch (p) {
+  case Perm::Natural:
+    return pos;
+  case Perm::Nibble32: // lane l: block l, first (x0) or second (x1) half
+    return 32 * l + 16 * v + i;
+  case Perm::EvenOdd32: // lane l: block l, even (x0) or odd (x1) elements
+    return 32 * l + 2 * i + v;
+  case Perm::Q4K: // x0: elements 0..31, 64..95; x1: 32..63, 96..127
+    return q < 32 ? 32 * v + q : 32 * v + q + 32;
+  }
+  return 0;
+}
+
+struct alignas(64) Bytes64 {
+  uint8_t b[64];
+};
+struct alignas(64) Ints16 {
+  int32_t i[16];
+};
+
+struct PermTables {
+  Bytes64 idx0, idx1; ///< vpermt2b indices: x0 / x1 from the natural 128
+  Ints16 dx0, dx1;    ///< block of each lane, for vpermps
+};
+
+constexpr PermTables makePermTables(Perm p) {
+  PermTables t{};
+  for (int pos = 0; pos < 64; ++pos) {
+    t.idx0.b[pos] = static_cast<uint8_t>(permAt(p, pos));
+    t.idx1.b[pos] = static_cast<uint8_t>(permAt(p, 64 + pos));
+  }
+  for (int lane = 0; lane < 16; ++lane) {
+    t.dx0.i[lane] = permAt(p, 16 * (lane / 4)) / 32;
+    t.dx1.i[lane] = permAt(p, 64 + 16 * (lane / 4)) / 32;
+  }
+  return t;
+}
+
+constexpr PermTables kPermTables[] = {makePermTables(Perm::Natural), makePermTables(Perm::Nibble32),
+                                      makePermTables(Perm::EvenOdd32), makePermTables(Perm::Q4K)};
+
+/// Runtime feature check, once.
+bool detectAvx512Vnni() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi") &&
+         __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("fma");
+}
+
+} // namespace
+
+// Everything below runs only after detectAvx512Vnni() said yes.
+#if defined(__clang__)
+#pragma clang attribute push(                                                                                    \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,f16c,fma,bmi,bmi2"))),        \
+    apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,f16c,fma,bmi,bmi2")
+#endif
+
+namespace {
+
+inline __m512i load64(const void *p) { return _mm512_load_si512(p); }
+
+/// min(64, avail) bytes from p, zeros after them; never touches the rest.
+inline __m512i loadUpTo(const uint8_t *p, int64_t avail) {
+  if (avail >= 64)
+    return _mm512_loadu_si512(p);
+  if (avail <= 0)
+    return _mm512_setzero_si512();
+  return _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, static_cast<unsigned>(avail)), p);
+}
+
+inline __m512 halfsToFloats(__m512i bytes) { return _mm512_cvtph_ps(_mm512_castsi512_si256(bytes)); }
+
+inline float halfToFloat(const uint8_t *p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+inline uint32_t load32(const uint8_t *p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+//===----------------------------------------------------------------------===//
+// Activations
+//===----------------------------------------------------------------------===//
+
+int64_t groupsOf(int64_t K) { return (K + kGroup - 1) / kGroup; }
+
+/// Quantizes rows [m0, m1) of x into their records.
+void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, int offset, int64_t m0,
+                 int64_t m1) {
+  const int64_t K = a.K, groups = groupsOf(K), stride = groups * kRecord;
+  const PermTables &t = kPermTables[static_cast<int>(perm)];
+  const __m512i idx0 = load64(t.idx0.b), idx1 = load64(t.idx1.b);
+  const __m512i dxIdx0 = load64(t.dx0.i), dxIdx1 = load64(t.dx1.i);
+  const __m512i ones = _mm512_set1_epi8(1), negOffset = _mm512_set1_epi32(-offset);
+  const __m512 absMask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  for (int64_t m = m0; m < m1; ++m) {
+    const float *x = a.x + m * K;
+    uint8_t *record = buffer + m * stride;
+    for (int64_t g = 0; g < groups; ++g, record += kRecord) {
+      alignas(64) int8_t q[128];
+      alignas(16) float dx[4], xs[4];
+      for (int b = 0; b < 4; ++b) {
+        const int64_t k = g * kGroup + 32 * b, count = std::min<int64_t>(32, K - k);
+        __m512 v0, v1;
+        if (count == 32) {
+          v0 = _mm512_loadu_ps(x + k);
+          v1 = _mm512_loadu_ps(x + k + 16);
+        } else if (count > 0) {
+          v0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(_bzhi_u32(0xffff, std::min<int64_t>(16, count))), x + k);
+          v1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(_bzhi_u32(0xffff, std::max<int64_t>(0, count - 16))),
+                                     x + k + 16);
+        } else {
+          v0 = v1 = _mm512_setzero_ps();
+        }
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(v0, absMask), _mm512_and_ps(v1, absMask)));
+        const float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
+        const __m512 scale = _mm512_set1_ps(id);
+        _mm_store_si128(reinterpret_cast<__m128i *>(q + 32 * b),
+                        _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, scale))));
+        _mm_store_si128(reinterpret_cast<__m128i *>(q + 32 * b + 16),
+                        _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, scale))));
+        dx[b] = d;
+        xs[b] = _mm512_reduce_add_ps(_mm512_add_ps(v0, v1));
+      }
+      const __m512i qa = load64(q), qb = load64(q + 64);
+      const __m512i x0 = _mm512_permutex2var_epi8(qa, idx0, qb), x1 = _mm512_permutex2var_epi8(qa, idx1, qb);
+      _mm512_store_si512(record, x0);
+      _mm512_store_si512(record + 64, x1);
+      // Per-lane sums of the int8 activations (every slot of a 128-bit lane
+      // gets the lane's sum).
+      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x0);
+      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, x1);
+      if (shared) {
+        s0 = _mm512_add_epi32(s0, s1);
+        s1 = _mm512_setzero_si512();
+      }
+      s0 = _mm512_add_epi32(s0, _mm512_shuffle_epi32(s0, _MM_PERM_CDAB));
+      s0 = _mm512_add_epi32(s0, _mm512_shuffle_epi32(s0, _MM_PERM_BADC));
+      s1 = _mm512_add_epi32(s1, _mm512_shuffle_epi32(s1, _MM_PERM_CDAB));
+      s1 = _mm512_add_epi32(s1, _mm512_shuffle_epi32(s1, _MM_PERM_BADC));
+      _mm512_store_si512(record + 128, _mm512_maskz_mullo_epi32(0x1111, s0, negOffset));
+      _mm512_store_si512(record + 192, _mm512_maskz_mullo_epi32(0x1111, s1, negOffset));
+      const __m512 dx4 = _mm512_castps128_ps512(_mm_load_ps(dx));
+      _mm512_store_ps(record + 256, _mm512_permutexvar_ps(dxIdx0, dx4));
+      _mm512_store_ps(record + 320, _mm512_permutexvar_ps(dxIdx1, dx4));
+      _mm512_store_ps(record + 384, _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_load_ps(xs))));
+    }
+  }
+}
+
+struct PrepareJob {
+  const MatmulArgs *args;
+  uint8_t *buffer;
+  Perm perm;
+  bool shared;
+  int offset;
+  int64_t rowsPerGroup;
+};
+
+void prepareGroup(void *arg, int64_t group) {
+  const PrepareJob &j = *static_cast<const PrepareJob *>(arg);
+  const int64_t m0 = group * j.rowsPerGroup, m1 = std::min(j.args->M, m0 + j.rowsPerGroup);
+  prepareRows(*j.args, j.buffer, j.perm, j.shared, j.offset, m0, m1);
+}
+
+void prepareActivations(const lowbit_dispatch_context *ctx, const MatmulArgs &a, void *buffer, Perm perm,
+                        bool shared, int offset) {
+  PrepareJob job{&a, static_cast<uint8_t *>(buffer), perm, shared, offset, a.M};
+  const int64_t workers = ctx && ctx->parallel_for ? std::max<int64_t>(1, ctx->num_workers) : 1;
+  if (workers > 1 && a.M >= 8) {
+    job.rowsPerGroup = (a.M + workers * 2 - 1) / (workers * 2);
+    ctx->parallel_for(ctx->pool, (a.M + job.rowsPerGroup - 1) / job.rowsPerGroup, prepareGroup, &job);
+  } else {
+    prepareRows(a, job.buffer, perm, shared, offset, 0, a.M);
+  }
+}
+
+int64_t preparedBytes(const MatmulArgs &a) { return a.M * groupsOf(a.K) * kRecord; }
+
+//===----------------------------------------------------------------------===//
+// Weight formats
+//===----------------------------------------------------------------------===//
+
+/// One group of 128 weights, unpacked.
+struct Unpacked {
+  __m512i w0, w1;
+  __m512 s0, s1, mv;
+};
+
+/// vpermt2b / vpermb index tables, built once.
+template <typename Fn> Bytes64 makeIndex(Fn fn) {
+  Bytes64 t{};
+  for (int i = 0; i < 64; ++i)
+    t.b[i] = static_cast<uint8_t>(fn(i));
+  return t;
+}
+
+/// Bytes of 4 blocks of `blockBytes` with the codes at `codeOffset`: the
+/// index that gathers the 4 x 16 code bytes from z0 = p[0, 64) and
+/// z1 = p[shift, shift + 64).
+Bytes64 codeIndex(int blockBytes, int codeOffset, int shift) {
+  return makeIndex([=](int r) {
+    const int b = blockBytes * (r / 16) + codeOffset + r % 16;
+    return b < 64 ? b : 64 + b - shift;
+  });
+}
+
+/// The index that spreads 4 fp16 fields (at `fieldOffset` of each block)
+/// over 16 halves, 4 per block (block l in halves 4l..4l+3), from z0/z1.
+Bytes64 halfIndex(int blockBytes, int fieldOffset, int shift) {
+  return makeIndex([=](int r) {
+    if (r >= 32)
+      return 0;
+    const int b = blockBytes * (r / 8) + fieldOffset + r % 2;
+    return b < 64 ? b : 64 + b - shift;
+  });
+}
+
+/// Q4_0, IQ4_NL, Q4_1, Q5_0, Q5_1: 32-blocks whose low nibbles hold the
+/// first 16 elements and high nibbles the last 16.
+template <FormatKind Kind> struct Legacy32 {
+  static constexpr bool kHasMin = Kind == FormatKind::Q4_1 || Kind == FormatKind::Q5_1;
+  static constexpr bool kHas5th = Kind == FormatKind::Q5_0 || Kind == FormatKind::Q5_1;
+  static constexpr int kBlockBytes = Kind == FormatKind::Q4_1   ? 20
+                                     : Kind == FormatKind::Q5_0 ? 22
+                                     : Kind == FormatKind::Q5_1 ? 24
+                                                                : 18;
+  static constexpr int kCodeOffset = kBlockBytes - 16;
+  static constexpr int kShift = 4 * kBlockBytes - 64;
+  static constexpr Perm kPerm = Perm::Nibble32;
+  static constexpr bool kShared = true;
+  static constexpr int kOffset = Kind == FormatKind::Q4_0   ? 8
+                                 : Kind == FormatKind::Q5_0 ? 16
+                                 : Kind == FormatKind::IQ4_NL ? 128
+                                                              : 0;
+
+  struct Tables {
+    Bytes64 codes, scales, mins, high;
+  };
+  static const Tables &tables() {
+    static const Tables t = [] {
+      Tables t{};
+      t.codes = codeIndex(kBlockBytes, kCodeOffset, kShift);
+      t.scales = halfIndex(kBlockBytes, 0, kShift);
+      t.mins = halfIndex(kBlockBytes, 2, kShift);
+      // The 5th bits, qh at kCodeOffset - 4: bytes 0..7 = the low halves
+      // (bits 0..15) of blocks 0..3, bytes 8..15 = the high halves.
+      t.high = makeIndex([](int r) {
+        if (r >= 16)
+          return 0;
+        const int block = (r % 8) / 2, byte = (r / 8) * 2 + r % 2;
+        const int b = kBlockBytes * block + kCodeOffset - 4 + byte;
+        return b < 64 ? b : 64 + b - kShift;
+      });
+      return t;
+    }();
+    return t;
+  }
+
+  const uint8_t *row;
+  int64_t rowBytes;
+  __m512i codeIdx, scaleIdx, minIdx, highIdx;
+
+  Legacy32(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+    const Tables &t = tables();
+    codeIdx = load64(t.codes.b);
+    scaleIdx = load64(t.scales.b);
+    minIdx = load64(t.mins.b);
+    highIdx = load64(t.high.b);
+  }
+
+  Unpacked load(int64_t g) const {
+    const int64_t at = 4 * kBlockBytes * g, avail = rowBytes - at;
+    const uint8_t *p = row + at;
+    const __m512i z0 = loadUpTo(p, avail), z1 = loadUpTo(p + kShift, avail - kShift);
+    const __m512i raw = _mm512_permutex2var_epi8(z0, codeIdx, z1), nibble = _mm512_set1_epi8(0x0f);
+    Unpacked u;
+    u.w0 = _mm512_and_si512(raw, nibble);
+    u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
+    if constexpr (Kind == FormatKind::IQ4_NL) {
+      // T[q] + 128, so the codes are unsigned with offset 128.
+      const __m512i table = _mm512_broadcast_i32x4(
+          _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181,
+                        (char)197, (char)217, (char)241));
+      u.w0 = _mm512_shuffle_epi8(table, u.w0);
+      u.w1 = _mm512_shuffle_epi8(table, u.w1);
+    }
+    if constexpr (kHas5th) {
+      const __m128i h = _mm512_castsi512_si128(_mm512_permutex2var_epi8(z0, highIdx, z1));
+      const __mmask64 lo = _cvtu64_mask64(static_cast<uint64_t>(_mm_cvtsi128_si64(h)));
+      const __mmask64 hi = _cvtu64_mask64(static_cast<uint64_t>(_mm_extract_epi64(h, 1)));
+      const __m512i sixteen = _mm512_set1_epi8(16);
+      u.w0 = _mm512_mask_add_epi8(u.w0, lo, u.w0, sixteen);
+      u.w1 = _mm512_mask_add_epi8(u.w1, hi, u.w1, sixteen);
+    }
+    u.s0 = halfsToFloats(_mm512_permutex2var_epi8(z0, scaleIdx, z1));
+    u.s1 = u.s0;
+    if constexpr (kHasMin)
+      u.mv = _mm512_maskz_mov_ps(0x1111, halfsToFloats(_mm512_permutex2var_epi8(z0, minIdx, z1)));
+    else
+      u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
+/// Q8_0: codes are signed bytes; x ^ 0x80 makes them unsigned, offset 128.
+struct Q8_0Traits {
+  static constexpr bool kHasMin = false;
+  static constexpr Perm kPerm = Perm::Natural;
+  static constexpr bool kShared = false;
+  static constexpr int kOffset = 128;
+
+  struct Tables {
+    Bytes64 codes01, codes23, scales01, scales23;
+  };
+  static const Tables &tables() {
+    static const Tables t = [] {
+      Tables t{};
+      // z0 = p[0, 64), z1 = p[64, 128), z2 = p[72, 136).
+      t.codes01 = makeIndex([](int r) { return 34 * (r / 32) + 2 + r % 32; });
+      t.codes23 = makeIndex([](int r) {
+        const int b = 34 * (2 + r / 32) + 2 + r % 32;
+        return b < 128 ? b - 64 : 64 + b - 72;
+      });
+      t.scales01 = makeIndex([](int r) { return r < 32 ? 34 * (r / 16) + r % 2 : 0; });
+      t.scales23 = makeIndex([](int r) { return r < 32 ? 34 * (2 + r / 16) + r % 2 - 64 : 0; });
+      return t;
+    }();
+    return t;
+  }
+
+  const uint8_t *row;
+  int64_t rowBytes;
+  __m512i c01, c23, s01, s23;
+
+  Q8_0Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+    const Tables &t = tables();
+    c01 = load64(t.codes01.b);
+    c23 = load64(t.codes23.b);
+    s01 = load64(t.scales01.b);
+    s23 = load64(t.scales23.b);
+  }
+
+  Unpacked load(int64_t g) const {
+    const int64_t at = 136 * g, avail = rowBytes - at;
+    const uint8_t *p = row + at;
+    const __m512i z0 = loadUpTo(p, avail), z1 = loadUpTo(p + 64, avail - 64), z2 = loadUpTo(p + 72, avail - 72);
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    Unpacked u;
+    u.w0 = _mm512_xor_si512(_mm512_permutex2var_epi8(z0, c01, z1), flip);
+    u.w1 = _mm512_xor_si512(_mm512_permutex2var_epi8(z1, c23, z2), flip);
+    u.s0 = halfsToFloats(_mm512_permutexvar_epi8(s01, z0));
+    u.s1 = halfsToFloats(_mm512_permutexvar_epi8(s23, z1));
+    u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
+/// int4 and int8 with external scales: per-tensor, per-channel, or groups
+/// of 32, 64 or a multiple of 128.
+template <unsigned Bits, Offset Off> struct IntTraits {
+  static_assert(Bits == 4 || Bits == 8);
+  static constexpr bool kHasMin = Off != Offset::None;
+  static constexpr Perm kPerm = Bits == 4 ? Perm::EvenOdd32 : Perm::Natural;
+  static constexpr bool kShared = Bits == 4;
+  static constexpr int kOffset = Off == Offset::None ? 1 << (Bits - 1) : 0;
+
+  const uint8_t *row;
+  int64_t rowBytes;
+  const float *scales, *mins;
+  const int32_t *zeroPoints;
+  int64_t groupSize; ///< 0: one entry for the whole row
+  int64_t entries;   ///< this row's side-array entries
+  __m512i spread4, spread2lo, spread2hi;
+
+  IntTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+    const bool perTensor = a.format.granularity == Granularity::Tensor;
+    const int64_t base = perTensor ? 0 : n * a.groupsPerRow;
+    scales = a.scales + base;
+    mins = a.mins ? a.mins + base : nullptr;
+    zeroPoints = a.zeroPoints ? a.zeroPoints + base : nullptr;
+    groupSize = a.format.granularity == Granularity::Group ? a.format.groupSize : 0;
+    entries = perTensor ? 1 : a.groupsPerRow;
+    spread4 = _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    spread2lo = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    spread2hi = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  }
+
+  /// The side-array values of the group's 4 blocks, in slots 0..3.
+  template <typename T> __m128i side4(const T *values, int64_t g) const {
+    if (groupSize == 0 || groupSize % kGroup == 0) {
+      const int64_t e = groupSize == 0 ? 0 : g * kGroup / groupSize;
+      int32_t v;
+      std::memcpy(&v, values + e, 4);
+      return _mm_set1_epi32(v);
+    }
+    const int64_t perGroup = kGroup / groupSize, first = g * perGroup; // 4 (G=32) or 2 (G=64)
+    const int64_t count = std::min<int64_t>(perGroup, entries - first);
+    const __m128i v = _mm_maskz_loadu_epi32(static_cast<__mmask8>((1u << count) - 1), values + first);
+    return groupSize == 32 ? v : _mm_unpacklo_epi32(v, v); // G=64: blocks 0,1 -> entry 0; 2,3 -> entry 1
+  }
+
+  Unpacked load(int64_t g) const {
+    Unpacked u;
+    const __m512 s4 = _mm512_castps128_ps512(_mm_castsi128_ps(side4(scales, g)));
+    if constexpr (Bits == 4) {
+      const int64_t at = 64 * g;
+      const __m512i raw = loadUpTo(row + at, rowBytes - at), nibble = _mm512_set1_epi8(0x0f);
+      u.w0 = _mm512_and_si512(raw, nibble);
+      u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
+      u.s0 = u.s1 = _mm512_permutexvar_ps(spread4, s4);
+    } else {
+      const int64_t at = 128 * g;
+      u.w0 = loadUpTo(row + at, rowBytes - at);
+      u.w1 = loadUpTo(row + at + 64, rowBytes - at - 64);
+      u.s0 = _mm512_permutexvar_ps(spread2lo, s4);
+      u.s1 = _mm512_permutexvar_ps(spread2hi, s4);
+    }
+    if constexpr (Off == Offset::Min) {
+      u.mv = _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_castsi128_ps(side4(mins, g))));
+    } else if constexpr (Off == Offset::ZeroPoint) {
+      const __m128 z = _mm_cvtepi32_ps(side4(zeroPoints, g));
+      const __m128 sz = _mm_mul_ps(_mm_castsi128_ps(side4(scales, g)), z);
+      u.mv = _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_sub_ps(_mm_setzero_ps(), sz)));
+    } else {
+      u.mv = _mm512_setzero_ps();
+    }
+    return u;
+  }
+};
+
+/// Q4_K: 256-element super-blocks = 2 groups; 8 sub-blocks of 32 with 6-bit
+/// scales and mins. Group h of a super-block is qs[64h, 64h + 64): low
+/// nibbles = sub-blocks 4h and 4h+2, high nibbles = 4h+1 and 4h+3.
+struct Q4_KTraits {
+  static constexpr bool kHasMin = true;
+  static constexpr Perm kPerm = Perm::Q4K;
+  static constexpr bool kShared = false;
+  static constexpr int kOffset = 0;
+
+  const uint8_t *row;
+  __m512i idxS0[2], idxS1[2], idxM[2];
+  mutable __m512 sv; ///< d * sc_j (slots 0..7), -dmin * m_j (8..15) of the current super-block
+
+  Q4_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+    for (int h = 0; h < 2; ++h) {
+      idxS0[h] = _mm512_setr_epi32(4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h + 2, 4 * h + 2,
+                                   4 * h + 2, 4 * h + 2, 4 * h + 2, 4 * h + 2, 4 * h + 2, 4 * h + 2);
+      idxS1[h] = _mm512_add_epi32(idxS0[h], _mm512_set1_epi32(1));
+      idxM[h] = _mm512_setr_epi32(8 + 4 * h, 0, 0, 0, 9 + 4 * h, 0, 0, 0, 10 + 4 * h, 0, 0, 0, 11 + 4 * h, 0, 0, 0);
+    }
+  }
+
+  Unpacked load(int64_t g) const {
+    const int h = static_cast<int>(g & 1);
+    const uint8_t *p = row + 144 * (g >> 1);
+    if (h == 0) {
+      const uint32_t a0 = load32(p + 4), a1 = load32(p + 8), a2 = load32(p + 12);
+      const uint32_t scLo = a0 & 0x3f3f3f3f, mLo = a1 & 0x3f3f3f3f;
+      const uint32_t scHi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
+      const uint32_t mHi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
+      const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+          _mm_setr_epi32(static_cast<int>(scLo), static_cast<int>(scHi), static_cast<int>(mLo), static_cast<int>(mHi))));
+      uint16_t d, dmin;
+      std::memcpy(&d, p, 2);
+      std::memcpy(&dmin, p + 2, 2);
+      const __m256i dd = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(dmin ^ 0x8000)),
+                                           _mm_set1_epi16(static_cast<short>(d)));
+      sv = _mm512_mul_ps(sc, _mm512_cvtph_ps(dd));
+    }
+    const __m512i raw = _mm512_loadu_si512(p + 16 + 64 * h), nibble = _mm512_set1_epi8(0x0f);
+    Unpacked u;
+    u.w0 = _mm512_and_si512(raw, nibble);
+    u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
+    u.s0 = _mm512_permutexvar_ps(idxS0[h], sv);
+    u.s1 = _mm512_permutexvar_ps(idxS1[h], sv);
+    u.mv = _mm512_maskz_permutexvar_ps(0x1111, idxM[h], sv);
+    return u;
+  }
+};
+
+/// Q6_K: 256-element super-blocks = 2 halves of 128 (one group each); 16
+/// sub-blocks of 16 with int8 scales; q - 32.
+struct Q6_KTraits {
+  static constexpr bool kHasMin = false;
+  static constexpr Perm kPerm = Perm::Natural;
+  static constexpr bool kShared = false;
+  static constexpr int kOffset = 32;
+
+  const uint8_t *row;
+  __m512i idxS0[2], idxS1[2], shiftLeft0, shiftRight1;
+  mutable __m512 sv; ///< d * scale_j of the current super-block
+
+  Q6_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+    for (int h = 0; h < 2; ++h) {
+      const int b = 8 * h;
+      idxS0[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
+                                   b + 3, b + 3);
+      idxS1[h] = _mm512_add_epi32(idxS0[h], _mm512_set1_epi32(4));
+    }
+    // Elements 0..31 take qh bits 0-1, 32..63 bits 2-3, 64..95 bits 4-5,
+    // 96..127 bits 6-7, moved to bits 4-5 (16-bit shifts; the bits that
+    // cross into the neighbouring byte are masked off).
+    shiftLeft0 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    shiftRight1 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+  }
+
+  Unpacked load(int64_t g) const {
+    const int h = static_cast<int>(g & 1);
+    const uint8_t *p = row + 210 * (g >> 1);
+    if (h == 0) {
+      const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 192))));
+      sv = _mm512_mul_ps(sc, _mm512_set1_ps(halfToFloat(p + 208)));
+    }
+    const __m512i ql = _mm512_loadu_si512(p + 64 * h);
+    const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 128 + 32 * h)));
+    const __m512i nibble = _mm512_set1_epi8(0x0f), bits45 = _mm512_set1_epi8(0x30);
+    Unpacked u;
+    u.w0 = _mm512_or_si512(_mm512_and_si512(ql, nibble), _mm512_and_si512(_mm512_sllv_epi16(qh, shiftLeft0), bits45));
+    u.w1 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), nibble),
+                           _mm512_and_si512(_mm512_srlv_epi16(qh, shiftRight1), bits45));
+    u.s0 = _mm512_permutexvar_ps(idxS0[h], sv);
+    u.s1 = _mm512_permutexvar_ps(idxS1[h], sv);
+    u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Row kernels
+//===----------------------------------------------------------------------===//
+
+/// out[r] = row . activation row r, for MR activation rows.
+template <class F, int MR>
+inline void dotRows(const F &w, const uint8_t *act, int64_t stride, int64_t groups, float *out) {
+  __m512 acc[MR];
+  for (int r = 0; r < MR; ++r)
+    acc[r] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < groups; ++g) {
+    const Unpacked u = w.load(g);
+    for (int r = 0; r < MR; ++r) {
+      const uint8_t *rec = act + r * stride + g * kRecord;
+      if constexpr (F::kShared) {
+        __m512i i = _mm512_dpbusd_epi32(load64(rec + 128), u.w0, load64(rec));
+        i = _mm512_dpbusd_epi32(i, u.w1, load64(rec + 64));
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(u.s0, _mm512_load_ps(rec + 256)), acc[r]);
+      } else {
+        const __m512i i0 = _mm512_dpbusd_epi32(load64(rec + 128), u.w0, load64(rec));
+        const __m512i i1 = _mm512_dpbusd_epi32(load64(rec + 192), u.w1, load64(rec + 64));
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, _mm512_load_ps(rec + 256)), acc[r]);
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(u.s1, _mm512_load_ps(rec + 320)), acc[r]);
+      }
+      if constexpr (F::kHasMin)
+        acc[r] = _mm512_fmadd_ps(u.mv, _mm512_load_ps(rec + 384), acc[r]);
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+template <class F> void rowsKernel(const MatmulArgs &a, int64_t n0, int64_t n1, float *) {
+  const int64_t groups = groupsOf(a.K), stride = groups * kRecord;
+  const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
+  constexpr int kMR = 4;
+  for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
+    const int64_t mr = std::min<int64_t>(kMR, a.M - m0);
+    const uint8_t *tile = act + m0 * stride;
+    for (int64_t n = n0; n < n1; ++n) {
+      const F w(a, n);
+      float out[kMR];
+      switch (mr) {
+      case 1:
+        dotRows<F, 1>(w, tile, stride, groups, out);
+        break;
+      case 2:
+        dotRows<F, 2>(w, tile, stride, groups, out);
+        break;
+      case 3:
+        dotRows<F, 3>(w, tile, stride, groups, out);
+        break;
+      default:
+        dotRows<F, 4>(w, tile, stride, groups, out);
+        break;
+      }
+      const float b = a.bias ? a.bias[n] : 0.f;
+      for (int64_t r = 0; r < mr; ++r)
+        a.y[(m0 + r) * a.N + n] = out[r] + b;
+    }
+  }
+}
+
+template <class F> void prepareFor(const lowbit_dispatch_context *ctx, const MatmulArgs &a, void *buffer) {
+  prepareActivations(ctx, a, buffer, F::kPerm, F::kShared, F::kOffset);
+}
+
+template <class F> MatmulKernel kernelFor(const char *name) {
+  MatmulKernel k{name, rowsKernel<F>};
+  k.preparedBytes = preparedBytes;
+  k.prepare = prepareFor<F>;
+  k.int8Activations = true;
+  return k;
+}
+
+template <unsigned Bits> bool intKernel(const Format &f, MatmulKernel &out) {
+  switch (f.offset) {
+  case Offset::None:
+    out = kernelFor<IntTraits<Bits, Offset::None>>(Bits == 4 ? "avx512vnni-int4" : "avx512vnni-int8");
+    return true;
+  case Offset::ZeroPoint:
+    out = kernelFor<IntTraits<Bits, Offset::ZeroPoint>>(Bits == 4 ? "avx512vnni-int4-asym" : "avx512vnni-int8-asym");
+    return true;
+  case Offset::Min:
+    out = kernelFor<IntTraits<Bits, Offset::Min>>(Bits == 4 ? "avx512vnni-int4-min" : "avx512vnni-int8-min");
+    return true;
+  }
+  return false;
+}
+
+bool avx512Kernel(const Format &f, MatmulKernel &out) {
+  switch (f.kind) {
+  case FormatKind::Q4_0:
+    out = kernelFor<Legacy32<FormatKind::Q4_0>>("avx512vnni-q4_0");
+    return true;
+  case FormatKind::Q4_1:
+    out = kernelFor<Legacy32<FormatKind::Q4_1>>("avx512vnni-q4_1");
+    return true;
+  case FormatKind::Q5_0:
+    out = kernelFor<Legacy32<FormatKind::Q5_0>>("avx512vnni-q5_0");
+    return true;
+  case FormatKind::Q5_1:
+    out = kernelFor<Legacy32<FormatKind::Q5_1>>("avx512vnni-q5_1");
+    return true;
+  case FormatKind::IQ4_NL:
+    out = kernelFor<Legacy32<FormatKind::IQ4_NL>>("avx512vnni-iq4_nl");
+    return true;
+  case FormatKind::Q8_0:
+    out = kernelFor<Q8_0Traits>("avx512vnni-q8_0");
+    return true;
+  case FormatKind::Q4_K:
+    out = kernelFor<Q4_KTraits>("avx512vnni-q4_k");
+    return true;
+  case FormatKind::Q6_K:
+    out = kernelFor<Q6_KTraits>("avx512vnni-q6_k");
+    return true;
+  case FormatKind::Int: {
+    const bool groupsOk = f.granularity != Granularity::Group || f.groupSize == 32 || f.groupSize == 64 ||
+                          f.groupSize % kGroup == 0;
+    if (!groupsOk)
+      return false;
+    if (f.bits == 4)
+      return intKernel<4>(f, out);
+    if (f.bits == 8)
+      return intKernel<8>(f, out);
+    return false;
+  }
+  default:
+    return false;
+  }
+}
+
+} // namespace
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+bool hasAvx512Vnni() {
+  static const bool has = detectAvx512Vnni();
+  return has;
+}
+
+bool tunedKernel(const Format &format, MatmulKernel &out) { return hasAvx512Vnni() && avx512Kernel(format, out); }
+
+namespace {
+std::atomic<int> &enabledFlag() {
+  // Off unless LOWBIT_MATMUL_KERNELS=tuned: the int8 rounding of x moves
+  // results by more than the float-rounding bounds some end-to-end checks
+  // still assume (docs/PERFORMANCE.md, "Numerics").
+  static std::atomic<int> flag{[] {
+    const char *v = std::getenv("LOWBIT_MATMUL_KERNELS");
+    return v && std::strcmp(v, "tuned") == 0 ? 1 : 0;
+  }()};
+  return flag;
+}
+} // namespace
+
+void setTunedKernelsEnabled(bool enabled) { enabledFlag().store(enabled ? 1 : 0, std::memory_order_relaxed); }
+
+bool selectKernel(const Format &format, MatmulKernel &out) {
+  return enabledFlag().load(std::memory_order_relaxed) && tunedKernel(format, out);
+}
+
+#else // not x86-64
+
+bool hasAvx512Vnni() { return false; }
+bool tunedKernel(const Format &, MatmulKernel &) { return false; }
+bool selectKernel(const Format &, MatmulKernel &) { return false; }
+void setTunedKernelsEnabled(bool) {}
+
+#endif
+
+} // namespace lowbit::runtime::kernels::x86
