@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ int main(int argc, char **argv) {
     llvm::StringRef bytes = (*buffer)->getBuffer();
     // Names the input in the stack trace of a crash.
     llvm::PrettyStackTraceFormat entry("fuzz input '%s'", path.c_str());
+    if (std::getenv("LOWBIT_FUZZ_KEEP_GOING"))
+      llvm::errs() << "input " << path << "\n";
     LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size());
   }
   llvm::outs() << "ran " << files.size() << " inputs without a crash\n";

@@ -287,10 +287,12 @@ Value IndexMath::value(OpFoldResult x) { return getValueOrCreateConstantIndexOp(
       return b_.getIndexAttr(EXPR);                                                                \
     return OP::create(b_, loc_, value(x), value(y)).getResult();                                   \
   }
-LOWBIT_INDEX_BINARY(add, *a + *c, arith::AddIOp)
-LOWBIT_INDEX_BINARY(sub, *a - *c, arith::SubIOp)
-LOWBIT_INDEX_BINARY(mul, *a * *c, arith::MulIOp)
-LOWBIT_INDEX_BINARY(div, *c ? *a / *c : 0, arith::DivSIOp)
+// Known values wrap on overflow, as index arithmetic does at run time,
+// rather than being undefined behaviour in the importer.
+LOWBIT_INDEX_BINARY(add, int64_t(uint64_t(*a) + uint64_t(*c)), arith::AddIOp)
+LOWBIT_INDEX_BINARY(sub, int64_t(uint64_t(*a) - uint64_t(*c)), arith::SubIOp)
+LOWBIT_INDEX_BINARY(mul, int64_t(uint64_t(*a) * uint64_t(*c)), arith::MulIOp)
+LOWBIT_INDEX_BINARY(div, *c == 0 ? 0 : *c == -1 ? int64_t(0 - uint64_t(*a)) : *a / *c, arith::DivSIOp)
 LOWBIT_INDEX_BINARY(min, std::min(*a, *c), arith::MinSIOp)
 LOWBIT_INDEX_BINARY(max, std::max(*a, *c), arith::MaxSIOp)
 #undef LOWBIT_INDEX_BINARY

@@ -153,10 +153,10 @@ template <typename MathOp> Value unaryMath(OpBuilder &b, Location l, ValueRange 
 
 // clang-format off
 const ElementwiseSpec kSpecs[] = {
-    {"Add", ElementwiseSpec::Arithmetic, 2, add, [](ArrayRef<int64_t> v) { return v[0] + v[1]; }},
-    {"Sub", ElementwiseSpec::Arithmetic, 2, sub, [](ArrayRef<int64_t> v) { return v[0] - v[1]; }},
-    {"Mul", ElementwiseSpec::Arithmetic, 2, mul, [](ArrayRef<int64_t> v) { return v[0] * v[1]; }},
-    {"Div", ElementwiseSpec::Arithmetic, 2, div, [](ArrayRef<int64_t> v) { return v[1] ? v[0] / v[1] : 0; }},
+    {"Add", ElementwiseSpec::Arithmetic, 2, add, [](ArrayRef<int64_t> v) { return int64_t(uint64_t(v[0]) + uint64_t(v[1])); }},
+    {"Sub", ElementwiseSpec::Arithmetic, 2, sub, [](ArrayRef<int64_t> v) { return int64_t(uint64_t(v[0]) - uint64_t(v[1])); }},
+    {"Mul", ElementwiseSpec::Arithmetic, 2, mul, [](ArrayRef<int64_t> v) { return int64_t(uint64_t(v[0]) * uint64_t(v[1])); }},
+    {"Div", ElementwiseSpec::Arithmetic, 2, div, [](ArrayRef<int64_t> v) { return v[1] == 0 ? 0 : v[1] == -1 ? int64_t(0 - uint64_t(v[0])) : v[0] / v[1]; }},
     {"Max", ElementwiseSpec::Arithmetic, 0, maximum, [](ArrayRef<int64_t> v) { return std::max(v[0], v[1]); }},
     {"Min", ElementwiseSpec::Arithmetic, 0, minimum, [](ArrayRef<int64_t> v) { return std::min(v[0], v[1]); }},
     {"Pow", ElementwiseSpec::FloatOnly, 2, nullptr, nullptr},

@@ -117,8 +117,8 @@ LogicalResult importSlice(NodeContext &ctx) {
       return ctx.emitError() << "axis " << axes[i] << " appears twice";
     seen[*axis] = true;
     int64_t step = steps[i];
-    if (step == 0)
-      return ctx.emitError() << "step for axis " << axes[i] << " is 0";
+    if (step == 0 || step < -(int64_t(1) << 62) || step > (int64_t(1) << 62))
+      return ctx.emitError() << "step " << step << " for axis " << axes[i] << " is 0 or out of range";
     OpFoldResult dim = dims[*axis];
     OpFoldResult start = m.wrapNegative((*starts)[i], dim), end = m.wrapNegative((*ends)[i], dim);
     OpFoldResult size;

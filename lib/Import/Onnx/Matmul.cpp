@@ -163,16 +163,24 @@ LogicalResult importGemm(NodeContext &ctx) {
   Value result = *product;
   if (alpha != 1.0f) {
     FailureOr<Value> scaled = buildElementwise(ctx, {result}, element, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return arith::MulFOp::create(b, l, a[0], scalarConstant(b, l, element, alpha));
+      Value factor = scalarConstant(b, l, element, alpha);
+      return isa<FloatType>(element) ? arith::MulFOp::create(b, l, a[0], factor).getResult()
+                                     : arith::MulIOp::create(b, l, a[0], factor).getResult();
     });
     if (failed(scaled))
       return failure();
     result = *scaled;
   }
+  if (ctx.hasInput(2) && ctx.dtype(2) != ctx.dtype(0))
+    return ctx.emitError() << "C (" << dtypeName(ctx.dtype(2)) << ") differs from A and B ("
+                           << dtypeName(ctx.dtype(0)) << ")";
   if (ctx.hasInput(2) && beta != 0.0f) {
     FailureOr<Value> sum = buildElementwise(
         ctx, {result, ctx.value(2)}, element, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value c = beta == 1.0f ? a[1] : arith::MulFOp::create(b, l, a[1], scalarConstant(b, l, element, beta)).getResult();
+          Value factor = scalarConstant(b, l, element, beta);
+          Value c = beta == 1.0f                 ? a[1]
+                    : isa<FloatType>(element) ? arith::MulFOp::create(b, l, a[1], factor).getResult()
+                                              : arith::MulIOp::create(b, l, a[1], factor).getResult();
           return isa<FloatType>(element) ? arith::AddFOp::create(b, l, a[0], c).getResult()
                                          : arith::AddIOp::create(b, l, a[0], c).getResult();
         });

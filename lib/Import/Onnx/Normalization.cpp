@@ -143,8 +143,16 @@ LogicalResult importReduceMaxOrMin(NodeContext &ctx) {
   if (failed(reduced))
     return failure();
   Type element = ctx.type(0).getElementType();
+  if (ctx.dtype(0) == onnx::TensorProto::BOOL)
+    return ctx.emitError() << "does not take a bool input";
+  // Unsigned integers compare unsigned and start from 0 or all ones.
+  bool isUnsigned = isUnsignedDType(ctx.dtype(0));
+  double initial = IsMax ? (isUnsigned ? 0 : lowest(element)) : (isUnsigned ? -1 : highest(element));
+  auto combineUnsigned = [](OpBuilder &b, Location l, Value acc, Value x) -> Value {
+    return IsMax ? arith::MaxUIOp::create(b, l, acc, x).getResult() : arith::MinUIOp::create(b, l, acc, x).getResult();
+  };
   Value result = buildReduce(ctx.builder(), ctx.loc(), ctx.value(0), *reduced, ctx.intAttr("keepdims", 1) != 0,
-                             IsMax ? lowest(element) : highest(element), IsMax ? maxValues : minValues);
+                             initial, isUnsigned ? Combine(combineUnsigned) : Combine(IsMax ? maxValues : minValues));
   ctx.setOutput(0, result, ctx.dtype(0));
   return success();
 }

@@ -75,8 +75,8 @@ FailureOr<AffineMap> paramMap(NodeContext &ctx, size_t param, size_t data, Strin
   int64_t rank = shape.size();
   MLIRContext *context = ctx.context();
   int64_t blockSize = ctx.intAttr("block_size", 0);
-  if (blockSize < 0)
-    return ctx.emitError() << "block_size is negative (" << blockSize << ")";
+  if (blockSize < 0 || blockSize > (int64_t(1) << 40))
+    return ctx.emitError() << "block_size " << blockSize << " is out of range";
   if (blockSize == 0 && (paramShape.empty() || (paramShape.size() == 1 && paramShape[0] == 1)))
     return AffineMap::get(rank, 0, SmallVector<AffineExpr>(paramShape.size(), getAffineConstantExpr(0, context)),
                           context);

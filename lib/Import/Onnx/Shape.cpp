@@ -172,6 +172,13 @@ DenseElementsAttr reshapeKnown(DenseElementsAttr known, ArrayRef<OpFoldResult> s
 }
 
 LogicalResult finishReshape(NodeContext &ctx, ArrayRef<OpFoldResult> sizes) {
+  SmallVector<int64_t> target;
+  for (OpFoldResult s : sizes)
+    target.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+  if (ctx.type(0).hasStaticShape() && !ShapedType::isDynamicShape(target) &&
+      ShapedType::getNumElements(target) != ctx.type(0).getNumElements())
+    return ctx.emitError() << "cannot reshape " << shapeToString(ctx.shape(0)) << " ("
+                           << ctx.type(0).getNumElements() << " elements) into " << shapeToString(target);
   if (DenseElementsAttr known = reshapeKnown(ctx.constant(0), sizes)) {
     setKnown(ctx, known, ctx.dtype(0));
     return success();
@@ -366,6 +373,13 @@ LogicalResult importConcat(NodeContext &ctx) {
       return ctx.emitError() << "input " << i << " (" << shapeToString(ctx.shape(i)) << " of "
                              << dtypeName(ctx.dtype(i)) << ") does not match input 0 ("
                              << shapeToString(ctx.shape(0)) << " of " << dtypeName(ctx.dtype(0)) << ")";
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t a = ctx.shape(0)[d], b = ctx.shape(i)[d];
+      if (d != *axis && !ShapedType::isDynamic(a) && !ShapedType::isDynamic(b) && a != b)
+        return ctx.emitError() << "input " << i << " (" << shapeToString(ctx.shape(i))
+                               << ") differs from input 0 (" << shapeToString(ctx.shape(0))
+                               << ") in dimension " << d << ", which is not the axis";
+    }
     inputs.push_back(ctx.value(i));
   }
   // Shape vectors concatenate element by element.
@@ -473,9 +487,16 @@ FailureOr<SmallVector<OpFoldResult>> targetShape(NodeContext &ctx, size_t i) {
   if (!sizes)
     return ctx.emitError() << "needs its shape (input '" << ctx.node().input(i)
                            << "') computed from constants and input shapes";
-  for (OpFoldResult s : *sizes)
-    if (std::optional<int64_t> c = getConstantIntValue(s); c && *c < 0)
+  int64_t count = 1;
+  for (OpFoldResult s : *sizes) {
+    std::optional<int64_t> c = getConstantIntValue(s);
+    if (c && *c < 0)
       return ctx.emitError() << "shape has a negative size " << *c;
+    if (c && *c && count > (int64_t(1) << 40) / *c)
+      return ctx.emitError() << "shape has more than 2^40 elements";
+    if (c)
+      count *= std::max<int64_t>(*c, 1);
+  }
   return *sizes;
 }
 
@@ -623,9 +644,9 @@ LogicalResult importRange(NodeContext &ctx) {
     if (delta == 0)
       return ctx.emitError() << "delta is 0";
     double steps = std::ceil((limit - start) / delta);
+    if (std::isnan(steps) || steps > double(int64_t(1) << 24))
+      return ctx.emitError() << "would produce " << steps << " elements (lowbit folds at most 2^24)";
     int64_t count = steps > 0 ? static_cast<int64_t>(steps) : 0;
-    if (count > (int64_t(1) << 24))
-      return ctx.emitError() << "would produce " << count << " elements";
     auto type = RankedTensorType::get({count}, element);
     DenseElementsAttr attr;
     if (isFloat) {

@@ -339,6 +339,14 @@ def ScatterND():
 
 
 @model
+def ScatterNDAdd():
+    """Opset 16's reduction: the updates are added."""
+    return graph([helper.make_node("ScatterND", ["x", "i", "u"], ["y"], name="scatternd", reduction="add")],
+                 [value("x", I64, [4, 4]), value("i", I64, [2, 1]), value("u", I64, [2, 4])],
+                 [value("y", I64, [4, 4])])
+
+
+@model
 def ConstantOfShape():
     """A mask as big as a dynamic input: Shape -> ConstantOfShape."""
     return graph([helper.make_node("Shape", ["x"], ["s"], name="shape"),
