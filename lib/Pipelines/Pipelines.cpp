@@ -13,7 +13,9 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/ControlFlow/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -32,6 +34,35 @@
 using namespace mlir;
 
 namespace lowbit {
+namespace {
+
+/// Turns each memref.copy between buffers that are not both plain row-major
+/// (a Concat's strided subview, say) into a linalg.copy, which becomes loops.
+/// Left alone, MemRefToLLVM lowers such a copy to a call to `memrefCopy`
+/// from MLIR's C runner utils, a library the runtime does not load: the
+/// artifact's host code then fails to load with "undefined symbol:
+/// memrefCopy". Plain copies stay memref.copy (an LLVM memcpy).
+struct StridedCopiesToLinalgPass : PassWrapper<StridedCopiesToLinalgPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(StridedCopiesToLinalgPass)
+  StringRef getArgument() const override { return "lowbit-strided-copies-to-linalg"; }
+  void getDependentDialects(DialectRegistry &registry) const override { registry.insert<linalg::LinalgDialect>(); }
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp op) {
+      auto source = dyn_cast<MemRefType>(op.getSource().getType());
+      auto target = dyn_cast<MemRefType>(op.getTarget().getType());
+      if (!source || !target || !source.getLayout().isIdentity() || !target.getLayout().isIdentity())
+        copies.push_back(op);
+    });
+    for (memref::CopyOp op : copies) {
+      OpBuilder b(op);
+      linalg::CopyOp::create(b, op.getLoc(), ValueRange{op.getSource()}, ValueRange{op.getTarget()});
+      op.erase();
+    }
+  }
+};
+
+} // namespace
 
 void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &options) {
   if (!options.format.empty()) {
@@ -74,10 +105,17 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 
   // Loops, then the LLVM dialect. erf and friends become libm calls.
+  pm.addPass(std::make_unique<StridedCopiesToLinalgPass>());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass()); // emits affine.apply
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  // math.rsqrt (LayerNormalization) becomes 1 / sqrt first: MathToLibm would
+  // call rsqrtf, which glibc's libm does not have (the artifact's host code
+  // then fails to load with "undefined symbol: rsqrtf").
+  math::MathExpandOpsPassOptions expand;
+  expand.opMnemonics = {"rsqrt"};
+  pm.addPass(math::createMathExpandOpsPass(expand));
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
