@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -151,6 +152,83 @@ inline uint32_t load32(const uint8_t *p) {
 
 int64_t groupsOf(int64_t K) { return (K + kGroup - 1) / kGroup; }
 
+//===----------------------------------------------------------------------===//
+// Prefill layout. For M >= kPrefillMinRows, activations and (per workgroup)
+// weights are regrouped four groups (512 elements) at a time so that each
+// 32-bit lane of an accumulator holds one 16-element chunk for the whole
+// supergroup: VPDPBUSD step s (0..3) multiplies dword s of 16 chunks, and the
+// scales are applied once per 4 steps (shared formats: once per 8, x0 and x1
+// chunks of a block landing in the same lane) instead of once per step.
+// Chunk c = 4 * (group in supergroup) + (128-bit lane in the group's vector).
+//
+// Per supergroup and activation row (kSuperRecord bytes):
+//   @0    T[v][s], v = 0, 1 (x0, x1), s = 0..3: dword s of the 16 chunks
+//   @512  init[v]  the records' init0 / init1, compressed to one per chunk
+//   @640  dx[v]    likewise
+//   @768  xs       the records' xs, compressed (slot 4g + j: block j of group g)
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kPrefillMinRows = 8;
+constexpr int64_t kSuperRecord = 832;
+
+bool usePrefill(const MatmulArgs &a) { return a.M >= kPrefillMinRows; }
+int64_t supergroupsOf(int64_t K) { return (groupsOf(K) + 3) / 4; }
+
+/// Four vectors A[g] (128-bit lane l = chunk l, 4 dwords) -> T[s] with
+/// T[s] dword 4g + l = A[g] dword 4l + s.
+struct Transposer {
+  __m512i lo, hi, pick0, pick1;
+  Transposer() {
+    alignas(64) int32_t a[16], b[16], c[16], d[16];
+    for (int p = 0; p < 16; ++p) {
+      const int s = p / 8, g = (p / 4) % 2, l = p % 4;
+      a[p] = 16 * g + 4 * l + s;     // P: s in {0, 1} of A0, A1
+      b[p] = 16 * g + 4 * l + s + 2; // Q: s in {2, 3}
+      const int gg = p / 4, ll = p % 4;
+      c[p] = gg < 2 ? 4 * gg + ll : 16 + 4 * (gg - 2) + ll;         // s = 0 (and 2)
+      d[p] = gg < 2 ? 8 + 4 * gg + ll : 16 + 8 + 4 * (gg - 2) + ll; // s = 1 (and 3)
+    }
+    lo = _mm512_load_si512(a);
+    hi = _mm512_load_si512(b);
+    pick0 = _mm512_load_si512(c);
+    pick1 = _mm512_load_si512(d);
+  }
+  void operator()(const __m512i A[4], __m512i T[4]) const {
+    const __m512i P = _mm512_permutex2var_epi32(A[0], lo, A[1]), R = _mm512_permutex2var_epi32(A[2], lo, A[3]);
+    const __m512i Q = _mm512_permutex2var_epi32(A[0], hi, A[1]), S = _mm512_permutex2var_epi32(A[2], hi, A[3]);
+    T[0] = _mm512_permutex2var_epi32(P, pick0, R);
+    T[1] = _mm512_permutex2var_epi32(P, pick1, R);
+    T[2] = _mm512_permutex2var_epi32(Q, pick0, S);
+    T[3] = _mm512_permutex2var_epi32(Q, pick1, S);
+  }
+  /// T[0] only: dword 0 of each lane of the four vectors.
+  __m512i compress(const __m512i A[4]) const {
+    return _mm512_permutex2var_epi32(_mm512_permutex2var_epi32(A[0], lo, A[1]), pick0,
+                                     _mm512_permutex2var_epi32(A[2], lo, A[3]));
+  }
+};
+
+/// Records of 4 * supergroups groups (zero padded) -> the prefill layout.
+void transposeActivations(const uint8_t *records, int64_t supergroups, uint8_t *out) {
+  const Transposer t;
+  for (int64_t sg = 0; sg < supergroups; ++sg, out += kSuperRecord) {
+    const uint8_t *r = records + sg * 4 * kRecord;
+    __m512i A[4], T[4];
+    for (int v = 0; v < 2; ++v) {
+      for (int g = 0; g < 4; ++g)
+        A[g] = _mm512_load_si512(r + g * kRecord + 64 * v);
+      t(A, T);
+      for (int s = 0; s < 4; ++s)
+        _mm512_store_si512(out + 64 * (4 * v + s), T[s]);
+    }
+    for (int field = 0; field < 5; ++field) { // init0, init1, dx0, dx1, xs
+      for (int g = 0; g < 4; ++g)
+        A[g] = _mm512_load_si512(r + g * kRecord + 128 + 64 * field);
+      _mm512_store_si512(out + 512 + 64 * field, t.compress(A));
+    }
+  }
+}
+
 /// Quantizes rows [m0, m1) of x into their records.
 void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, int offset, int64_t m0,
                  int64_t m1) {
@@ -160,9 +238,14 @@ void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, i
   const __m512i dxIdx0 = load64(t.dx0.i), dxIdx1 = load64(t.dx1.i);
   const __m512i ones = _mm512_set1_epi8(1), negOffset = _mm512_set1_epi32(-offset);
   const __m512 absMask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const bool transposed = usePrefill(a);
+  const int64_t supergroups = supergroupsOf(K);
+  std::vector<Bytes64> temp(transposed ? static_cast<size_t>(supergroups * 4 * kRecord / 64) : 0);
   for (int64_t m = m0; m < m1; ++m) {
     const float *x = a.x + m * K;
-    uint8_t *record = buffer + m * stride;
+    uint8_t *record = transposed ? reinterpret_cast<uint8_t *>(temp.data()) : buffer + m * stride;
+    if (transposed)
+      std::memset(record, 0, temp.size() * 64);
     for (int64_t g = 0; g < groups; ++g, record += kRecord) {
       alignas(64) int8_t q[128];
       alignas(16) float dx[4], xs[4];
@@ -212,6 +295,9 @@ void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, i
       _mm512_store_ps(record + 320, _mm512_permutexvar_ps(dxIdx1, dx4));
       _mm512_store_ps(record + 384, _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_load_ps(xs))));
     }
+    if (transposed)
+      transposeActivations(reinterpret_cast<const uint8_t *>(temp.data()), supergroups,
+                           buffer + m * supergroups * kSuperRecord);
   }
 }
 
@@ -242,7 +328,9 @@ void prepareActivations(const lowbit_dispatch_context *ctx, const MatmulArgs &a,
   }
 }
 
-int64_t preparedBytes(const MatmulArgs &a) { return a.M * groupsOf(a.K) * kRecord; }
+int64_t preparedBytes(const MatmulArgs &a) {
+  return usePrefill(a) ? a.M * supergroupsOf(a.K) * kSuperRecord : a.M * groupsOf(a.K) * kRecord;
+}
 
 //===----------------------------------------------------------------------===//
 // Weight formats
@@ -625,35 +713,206 @@ inline void dotRows(const F &w, const uint8_t *act, int64_t stride, int64_t grou
     out[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
+/// One weight row's supergroup in the prefill layout (see above): codes
+/// T[v][s], then the scales s0, s1 and the min terms, one per chunk.
+struct alignas(64) SuperWeights {
+  __m512i t[8];
+  __m512 s0, s1, mv;
+};
+
+template <class F> void unpackSuper(const F &w, int64_t groups, int64_t sg, const Transposer &t, SuperWeights &out) {
+  Unpacked u[4];
+  for (int g = 0; g < 4; ++g) {
+    if (4 * sg + g < groups) {
+      u[g] = w.load(4 * sg + g);
+    } else {
+      u[g].w0 = u[g].w1 = _mm512_setzero_si512();
+      u[g].s0 = u[g].s1 = u[g].mv = _mm512_setzero_ps();
+    }
+  }
+  __m512i A[4], T[4];
+  for (int g = 0; g < 4; ++g)
+    A[g] = u[g].w0;
+  t(A, T);
+  for (int s = 0; s < 4; ++s)
+    out.t[s] = T[s];
+  for (int g = 0; g < 4; ++g)
+    A[g] = u[g].w1;
+  t(A, T);
+  for (int s = 0; s < 4; ++s)
+    out.t[4 + s] = T[s];
+  for (int g = 0; g < 4; ++g)
+    A[g] = _mm512_castps_si512(u[g].s0);
+  out.s0 = _mm512_castsi512_ps(t.compress(A));
+  for (int g = 0; g < 4; ++g)
+    A[g] = _mm512_castps_si512(u[g].s1);
+  out.s1 = _mm512_castsi512_ps(t.compress(A));
+  for (int g = 0; g < 4; ++g)
+    A[g] = _mm512_castps_si512(u[g].mv);
+  out.mv = _mm512_castsi512_ps(t.compress(A));
+}
+
+/// out[j * 4 + r] = weight row j . activation row r over all supergroups.
+template <class F, int NR, int MR>
+inline void superTile(const SuperWeights *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
+                      float *out) {
+  __m512 acc[NR][MR];
+  for (int j = 0; j < NR; ++j)
+    for (int r = 0; r < MR; ++r)
+      acc[j][r] = _mm512_setzero_ps();
+  for (int64_t sg = 0; sg < supergroups; ++sg) {
+    const uint8_t *x = act + sg * kSuperRecord;
+    if constexpr (F::kShared) {
+      __m512i i[NR][MR];
+      for (int r = 0; r < MR; ++r) {
+        const __m512i init = load64(x + r * stride + 512);
+        for (int j = 0; j < NR; ++j)
+          i[j][r] = init;
+      }
+      for (int s = 0; s < 8; ++s) {
+        // Weights in registers (each serves MR rows), activations from L1.
+        __m512i wv[NR];
+        for (int j = 0; j < NR; ++j)
+          wv[j] = load64(&w[j][sg].t[s]);
+        for (int r = 0; r < MR; ++r) {
+          const __m512i xv = load64(x + r * stride + 64 * s);
+          for (int j = 0; j < NR; ++j)
+            i[j][r] = _mm512_dpbusd_epi32(i[j][r], wv[j], xv);
+        }
+      }
+      for (int r = 0; r < MR; ++r) {
+        const __m512 dx = _mm512_load_ps(x + r * stride + 640);
+        for (int j = 0; j < NR; ++j)
+          acc[j][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i[j][r]), _mm512_mul_ps(w[j][sg].s0, dx), acc[j][r]);
+      }
+    } else {
+      for (int v = 0; v < 2; ++v) {
+        __m512i i[NR][MR];
+        for (int r = 0; r < MR; ++r) {
+          const __m512i init = load64(x + r * stride + 512 + 64 * v);
+          for (int j = 0; j < NR; ++j)
+            i[j][r] = init;
+        }
+        for (int s = 0; s < 4; ++s) {
+          __m512i wv[NR];
+          for (int j = 0; j < NR; ++j)
+            wv[j] = load64(&w[j][sg].t[4 * v + s]);
+          for (int r = 0; r < MR; ++r) {
+            const __m512i xv = load64(x + r * stride + 64 * (4 * v + s));
+            for (int j = 0; j < NR; ++j)
+              i[j][r] = _mm512_dpbusd_epi32(i[j][r], wv[j], xv);
+          }
+        }
+        for (int r = 0; r < MR; ++r) {
+          const __m512 dx = _mm512_load_ps(x + r * stride + 640 + 64 * v);
+          for (int j = 0; j < NR; ++j)
+            acc[j][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i[j][r]), _mm512_mul_ps(v ? w[j][sg].s1 : w[j][sg].s0, dx),
+                                        acc[j][r]);
+        }
+      }
+    }
+    if constexpr (F::kHasMin)
+      for (int r = 0; r < MR; ++r) {
+        const __m512 xs = _mm512_load_ps(x + r * stride + 768);
+        for (int j = 0; j < NR; ++j)
+          acc[j][r] = _mm512_fmadd_ps(w[j][sg].mv, xs, acc[j][r]);
+      }
+  }
+  for (int j = 0; j < NR; ++j)
+    for (int r = 0; r < MR; ++r)
+      out[j * 4 + r] = _mm512_reduce_add_ps(acc[j][r]);
+}
+
+template <class F, int NR>
+inline void superTileM(const SuperWeights *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
+                       int64_t mr, float *out) {
+  switch (mr) {
+  case 1:
+    return superTile<F, NR, 1>(w, act, stride, supergroups, out);
+  case 2:
+    return superTile<F, NR, 2>(w, act, stride, supergroups, out);
+  case 3:
+    return superTile<F, NR, 3>(w, act, stride, supergroups, out);
+  default:
+    return superTile<F, NR, 4>(w, act, stride, supergroups, out);
+  }
+}
+
+/// Activation rows per prefill block: their records stay in L2 while the
+/// workgroup's weight rows stream past them.
+constexpr int64_t kPrefillRows = 64;
+
+template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1) {
+  const int64_t groups = groupsOf(a.K), supergroups = supergroupsOf(a.K), stride = supergroups * kSuperRecord;
+  const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
+  // 3 weight rows x 4 activation rows: 12 int32 and 12 float accumulators,
+  // 3 weight vectors and one activation vector in the 32 registers.
+  constexpr int kNR = 3, kMR = 4;
+  const Transposer t;
+  std::vector<SuperWeights> buffer(static_cast<size_t>(kNR * supergroups));
+  const SuperWeights *rows[kNR] = {buffer.data(), buffer.data() + supergroups, buffer.data() + 2 * supergroups};
+  for (int64_t mb = 0; mb < a.M; mb += kPrefillRows) {
+    const int64_t me = std::min(a.M, mb + kPrefillRows);
+    for (int64_t n = n0; n < n1; n += kNR) {
+      const int64_t nr = std::min<int64_t>(kNR, n1 - n);
+      for (int64_t j = 0; j < nr; ++j) {
+        const F w(a, n + j);
+        for (int64_t sg = 0; sg < supergroups; ++sg)
+          unpackSuper(w, groups, sg, t, buffer[j * supergroups + sg]);
+      }
+      for (int64_t m0 = mb; m0 < me; m0 += kMR) {
+        const int64_t mr = std::min<int64_t>(kMR, me - m0);
+        float out[kNR * 4];
+        if (nr == 3)
+          superTileM<F, 3>(rows, act + m0 * stride, stride, supergroups, mr, out);
+        else if (nr == 2)
+          superTileM<F, 2>(rows, act + m0 * stride, stride, supergroups, mr, out);
+        else
+          superTileM<F, 1>(rows, act + m0 * stride, stride, supergroups, mr, out);
+        for (int64_t j = 0; j < nr; ++j) {
+          const float b = a.bias ? a.bias[n + j] : 0.f;
+          for (int64_t r = 0; r < mr; ++r)
+            a.y[(m0 + r) * a.N + n + j] = out[j * 4 + r] + b;
+        }
+      }
+    }
+  }
+}
+
 template <class F> void rowsKernel(const MatmulArgs &a, int64_t n0, int64_t n1, float *) {
   const int64_t groups = groupsOf(a.K), stride = groups * kRecord;
   const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
   constexpr int kMR = 4;
-  for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
-    const int64_t mr = std::min<int64_t>(kMR, a.M - m0);
-    const uint8_t *tile = act + m0 * stride;
-    for (int64_t n = n0; n < n1; ++n) {
-      const F w(a, n);
-      float out[kMR];
-      switch (mr) {
-      case 1:
-        dotRows<F, 1>(w, tile, stride, groups, out);
-        break;
-      case 2:
-        dotRows<F, 2>(w, tile, stride, groups, out);
-        break;
-      case 3:
-        dotRows<F, 3>(w, tile, stride, groups, out);
-        break;
-      default:
-        dotRows<F, 4>(w, tile, stride, groups, out);
-        break;
+  if (!usePrefill(a)) {
+    // Decode: stream each weight row once, unpacking in registers.
+    for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
+      const int64_t mr = std::min<int64_t>(kMR, a.M - m0);
+      const uint8_t *tile = act + m0 * stride;
+      for (int64_t n = n0; n < n1; ++n) {
+        const F w(a, n);
+        float out[kMR];
+        switch (mr) {
+        case 1:
+          dotRows<F, 1>(w, tile, stride, groups, out);
+          break;
+        case 2:
+          dotRows<F, 2>(w, tile, stride, groups, out);
+          break;
+        case 3:
+          dotRows<F, 3>(w, tile, stride, groups, out);
+          break;
+        default:
+          dotRows<F, 4>(w, tile, stride, groups, out);
+          break;
+        }
+        const float b = a.bias ? a.bias[n] : 0.f;
+        for (int64_t r = 0; r < mr; ++r)
+          a.y[(m0 + r) * a.N + n] = out[r] + b;
       }
-      const float b = a.bias ? a.bias[n] : 0.f;
-      for (int64_t r = 0; r < mr; ++r)
-        a.y[(m0 + r) * a.N + n] = out[r] + b;
     }
+    return;
   }
+  prefillRows<F>(a, n0, n1);
 }
 
 template <class F> void prepareFor(const lowbit_dispatch_context *ctx, const MatmulArgs &a, void *buffer) {

@@ -1,0 +1,478 @@
+//===- MatmulBench.cpp - The fused quantized matmul against DRAM and ORT ---===//
+//
+// Times lowbit's matmul kernel (y = x W^T, the runtime's lowbit_matmul_fn,
+// with the tuned kernels of runtime/src/kernels/x86 switched on) per format,
+// shape N x K, activation rows M and threads, and prints per case
+//   - the median time of one call,
+//   - GB/s of packed weights (side arrays included) read per second,
+//   - GFLOP/s (2 M N K per call),
+//   - decode (M = 1): the fraction of this machine's read bandwidth measured
+//     in the same run (STREAM-style read-only sum over a buffer 8x the LLC);
+//   - prefill: the fraction of the int8 dot-product peak (VPDPBUSD
+//     throughput measured in the same run, see below);
+//   - the speedup over ONNX Runtime on the same shape and threads, read from
+//     bench/ort_matmul.py's output (--ort FILE): MatMulNBits 4-bit block 32 /
+//     128 against lowbit's int4 group 32 / 128, float MatMul against q8_0;
+//   - the speedup over lowbit's portable kernel (decode only).
+// Weights rotate over copies larger than twice the LLC (sysfs), so decode
+// reads come from DRAM, not from cache.
+//
+// Run it with bench/run-matmul-bench.sh (builds the ORT side's venv and runs
+// both); alone: build/bench/MatmulBench [--quick] [--ort FILE]
+// [--threads 1,2] [--formats q4_0,q8_0] [--m 1,16,512].
+//
+// Int8 peak. One VPDPBUSD on a 512-bit register does 64 multiply-adds (128
+// int8 ops). The peak is (VPDPBUSD per cycle) x 128 x clock x cores. Zen 5
+// (this machine: AMD family 26) executes 512-bit vector ops natively on two
+// multiply pipes, i.e. 2 VPDPBUSD zmm per cycle; the clock under load is not
+// what /proc/cpuinfo reports in a VM, so the bench measures the product
+// directly: 16 independent VPDPBUSD chains (more than latency x throughput)
+// per thread, and prints it next to the nominal figure (2 x 128 x the
+// cpuinfo MHz).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Device.h"
+#include "kernels/Matmul.h"
+#include "kernels/x86/X86Matmul.h"
+
+#include "lowbit/Quant/BlockQuant.h"
+#include "lowbit/Quant/Format.h"
+#include "lowbit/Quant/GgmlType.h"
+#include "lowbit/Quant/Uniform.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+using namespace lowbit;
+using namespace lowbit::runtime;
+using quant::Format;
+using quant::FormatKind;
+using quant::Granularity;
+using quant::Offset;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+std::string readFile(const char *path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+int64_t llcBytes() {
+  std::string s = readFile("/sys/devices/system/cpu/cpu0/cache/index3/size");
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  if (s.empty())
+    return 32 << 20;
+  int64_t v = std::atoll(s.c_str());
+  const char unit = s.back();
+  if (unit == 'K')
+    v <<= 10;
+  else if (unit == 'M')
+    v <<= 20;
+  else if (unit == 'G')
+    v <<= 30;
+  return v > 0 ? v : 32 << 20;
+}
+
+std::string cpuinfoField(const char *key) {
+  std::istringstream in(readFile("/proc/cpuinfo"));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) {
+      const size_t colon = line.find(':');
+      return colon == std::string::npos ? "" : line.substr(colon + 2);
+    }
+  return "";
+}
+
+std::string loadAverage() {
+  std::string s = readFile("/proc/loadavg");
+  return s.substr(0, s.find(' ', s.find(' ', s.find(' ') + 1) + 1));
+}
+
+//===----------------------------------------------------------------------===//
+// Machine ceilings
+//===----------------------------------------------------------------------===//
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) float sumAvx512(const float *p, int64_t n) {
+  __m512 a = _mm512_setzero_ps(), b = a, c = a, d = a;
+  for (int64_t i = 0; i + 64 <= n; i += 64) {
+    a = _mm512_add_ps(a, _mm512_load_ps(p + i));
+    b = _mm512_add_ps(b, _mm512_load_ps(p + i + 16));
+    c = _mm512_add_ps(c, _mm512_load_ps(p + i + 32));
+    d = _mm512_add_ps(d, _mm512_load_ps(p + i + 48));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a, b), _mm512_add_ps(c, d)));
+}
+
+/// VPDPBUSD zmm per second on one thread: 16 independent chains.
+__attribute__((target("avx512f,avx512vnni"))) double dpbusdPerSecond(int64_t iterations) {
+  __m512i acc[16];
+  for (int i = 0; i < 16; ++i)
+    acc[i] = _mm512_set1_epi32(i);
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  const auto t0 = Clock::now();
+  for (int64_t it = 0; it < iterations; ++it) {
+    for (int i = 0; i < 16; ++i)
+      acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]));
+  }
+  const double t = seconds(t0, Clock::now());
+  __m512i s = acc[0];
+  for (int i = 1; i < 16; ++i)
+    s = _mm512_add_epi32(s, acc[i]);
+  volatile int sink = _mm512_reduce_add_epi32(s);
+  (void)sink;
+  return 16.0 * iterations / t;
+}
+#endif
+
+/// Best of 5 STREAM-style read-only sums over `bytes`, `threads` threads.
+double readBandwidth(const float *buffer, int64_t floats, int threads) {
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    std::vector<std::thread> pool;
+    std::atomic<float> sink{0};
+    const int64_t per = floats / threads / 64 * 64;
+    const auto t0 = Clock::now();
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+#if defined(__x86_64__)
+        const float s = sumAvx512(buffer + t * per, per);
+#else
+        float s = 0;
+        for (int64_t i = 0; i < per; ++i)
+          s += buffer[t * per + i];
+#endif
+        sink.store(s, std::memory_order_relaxed);
+      });
+    for (std::thread &th : pool)
+      th.join();
+    best = std::max(best, double(per) * threads * sizeof(float) / seconds(t0, Clock::now()));
+  }
+  return best;
+}
+
+double int8Peak(int threads) {
+#if defined(__x86_64__)
+  if (!kernels::x86::hasAvx512Vnni())
+    return 0;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::vector<std::thread> pool;
+    std::vector<double> rates(threads);
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] { rates[t] = dpbusdPerSecond(20'000'000); });
+    for (std::thread &th : pool)
+      th.join();
+    double total = 0;
+    for (double r : rates)
+      total += r;
+    best = std::max(best, total * 128.0); // 64 multiply-adds = 128 ops each
+  }
+  return best;
+#else
+  (void)threads;
+  return 0;
+#endif
+}
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+struct Weights {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, mins;
+  std::vector<int32_t> zeroPoints;
+  int64_t bytes() const {
+    return int64_t(codes.size() + (scales.size() + mins.size()) * sizeof(float) + zeroPoints.size() * 4);
+  }
+};
+
+/// N rows of K weights in format f: 64 distinct quantized rows, repeated.
+Weights makeWeights(const Format &f, int64_t N, int64_t K, std::mt19937 &rng) {
+  constexpr int64_t kDistinct = 64;
+  const int64_t R = std::min(N, kDistinct);
+  std::normal_distribution<float> normal(0.f, 0.02f);
+  std::vector<float> w(R * K);
+  for (float &v : w)
+    v = normal(rng);
+  Weights out;
+  const int64_t rowBytes = quant::packedRowBytes(f, K), groups = quant::groupsPerRow(f, K);
+  std::vector<uint8_t> codes;
+  quant::UniformTensor t;
+  if (quant::isBlockFormat(f.kind)) {
+    codes.resize(R * rowBytes);
+    if (!quant::quantizeRows(*quant::ggmlTypeOf(f.kind), w.data(), codes.data(), R, K).isOk())
+      std::abort();
+  } else {
+    quant::UniformOptions options;
+    options.clipSteps = 1;
+    if (!quant::quantizeUniform(f, w.data(), R, K, options, nullptr, t).isOk())
+      std::abort();
+    codes = t.codes;
+  }
+  out.codes.resize(N * rowBytes);
+  for (int64_t n = 0; n < N; ++n)
+    std::memcpy(out.codes.data() + n * rowBytes, codes.data() + (n % R) * rowBytes, rowBytes);
+  auto tile = [&](const auto &src, auto &dst) {
+    if (src.empty())
+      return;
+    if (f.granularity == Granularity::Tensor) {
+      dst = src;
+      return;
+    }
+    dst.resize(N * groups);
+    for (int64_t n = 0; n < N; ++n)
+      std::copy(src.begin() + (n % R) * groups, src.begin() + (n % R + 1) * groups, dst.begin() + n * groups);
+  };
+  tile(t.scales, out.scales);
+  tile(t.mins, out.mins);
+  tile(t.zeroPoints, out.zeroPoints);
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Cases
+//===----------------------------------------------------------------------===//
+
+struct Options {
+  bool quick = false;
+  std::vector<int> threads{1, 2};
+  std::vector<int64_t> ms{1, 16, 512};
+  std::vector<std::pair<int64_t, int64_t>> shapes{{4096, 4096}, {11008, 4096}, {4096, 11008}};
+  std::vector<std::string> formats;
+  std::string ortFile;
+  bool portable = true;
+};
+
+struct NamedFormat {
+  std::string label;
+  Format format;
+};
+
+std::vector<NamedFormat> allFormats() {
+  std::vector<NamedFormat> v;
+  for (const char *name : {"q8_0", "q4_0", "q4_k", "q6_k", "q4_1", "q5_0", "q5_1", "iq4_nl"})
+    v.push_back({name, Format::blockFormat(*quant::parseFormatKind(name))});
+  v.push_back({"int4_g32", Format::integer(4, Granularity::Group, 32)});
+  v.push_back({"int4_g128", Format::integer(4, Granularity::Group, 128)});
+  v.push_back({"int8_ch", Format::integer(8, Granularity::Channel)});
+  return v;
+}
+
+/// (op, block, M, N, K, threads) -> seconds, from ort_matmul.py.
+using OrtTimes = std::map<std::tuple<std::string, int, int64_t, int64_t, int64_t, int>, double>;
+
+OrtTimes readOrt(const std::string &path) {
+  OrtTimes times;
+  if (path.empty())
+    return times;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    std::istringstream s(line);
+    std::string op;
+    int block, threads;
+    int64_t M, N, K;
+    double sec;
+    if (s >> op >> block >> M >> N >> K >> threads >> sec)
+      times[{op, block, M, N, K, threads}] = sec;
+  }
+  return times;
+}
+
+/// Median seconds per call, rotating over the weight copies.
+double timeCalls(const lowbit_dispatch_context *ctx, const Format &f, const std::vector<Weights> &copies,
+                 const float *x, float *y, int64_t M, int64_t N, int64_t K, double minSeconds, int minCalls) {
+  const uint64_t word = quant::encodeFormat(f);
+  auto call = [&](const Weights &w) {
+    auto data = [](const auto &v) { return v.empty() ? nullptr : v.data(); };
+    if (kernels::matmul(ctx, word, x, w.codes.data(), data(w.scales), data(w.zeroPoints), data(w.mins), nullptr,
+                        nullptr, y, M, N, K) != 0)
+      std::abort();
+  };
+  call(copies[0]);
+  std::vector<double> times;
+  const auto start = Clock::now();
+  for (size_t i = 0; (int(i) < minCalls || seconds(start, Clock::now()) < minSeconds) && i < 5000; ++i) {
+    const auto t0 = Clock::now();
+    call(copies[i % copies.size()]);
+    times.push_back(seconds(t0, Clock::now()));
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+std::vector<std::string> split(const std::string &s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ','))
+    if (!item.empty())
+      out.push_back(item);
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--quick") {
+      o.quick = true;
+      o.ms = {1, 16};
+      o.shapes = {{4096, 4096}};
+    } else if (a == "--ort") {
+      o.ortFile = next();
+    } else if (a == "--threads") {
+      o.threads.clear();
+      for (const std::string &t : split(next()))
+        o.threads.push_back(std::atoi(t.c_str()));
+    } else if (a == "--m") {
+      o.ms.clear();
+      for (const std::string &t : split(next()))
+        o.ms.push_back(std::atoll(t.c_str()));
+    } else if (a == "--formats") {
+      o.formats = split(next());
+    } else if (a == "--no-portable") {
+      o.portable = false;
+    } else {
+      std::fprintf(stderr, "usage: %s [--quick] [--ort FILE] [--threads 1,2] [--m 1,16,512] [--formats a,b] "
+                           "[--no-portable]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+
+  const int64_t llc = llcBytes();
+  std::printf("# lowbit MatmulBench%s\n", o.quick ? " (--quick)" : "");
+  std::printf("cpu: %s, %u CPUs, LLC %lld MiB, cpuinfo %s MHz\n", cpuinfoField("model name").c_str(),
+              std::thread::hardware_concurrency(), static_cast<long long>(llc >> 20), cpuinfoField("cpu MHz").c_str());
+  std::printf("load average at start: %s\n", loadAverage().c_str());
+  std::printf("tuned kernels: %s\n", kernels::x86::hasAvx512Vnni() ? "AVX-512 VNNI" : "none (portable only)");
+  kernels::x86::setTunedKernelsEnabled(true);
+
+  // Machine ceilings.
+  std::map<int, double> bandwidth, peak;
+  {
+    const int64_t floats = std::max<int64_t>(8 * llc, 256 << 20) / 4;
+    float *buffer = static_cast<float *>(std::aligned_alloc(64, floats * 4));
+    for (int64_t i = 0; i < floats; ++i)
+      buffer[i] = 1.f;
+    for (int t : o.threads) {
+      bandwidth[t] = readBandwidth(buffer, floats, t);
+      peak[t] = int8Peak(t);
+      std::printf("threads %d: read bandwidth %.1f GB/s (best of 5, %lld MiB); int8 peak %.0f GOP/s measured "
+                  "(nominal 2 x 128 x %s MHz x %d = %.0f)\n",
+                  t, bandwidth[t] / 1e9, static_cast<long long>(floats * 4 >> 20), peak[t] / 1e9,
+                  cpuinfoField("cpu MHz").c_str(), t, 256.0 * std::atof(cpuinfoField("cpu MHz").c_str()) * 1e6 * t / 1e9);
+    }
+    std::free(buffer);
+  }
+  const OrtTimes ort = readOrt(o.ortFile);
+  std::fflush(stdout);
+
+  std::vector<NamedFormat> formats;
+  for (const NamedFormat &f : allFormats())
+    if (o.formats.empty() || std::find(o.formats.begin(), o.formats.end(), f.label) != o.formats.end())
+      formats.push_back(f);
+
+  std::map<int, std::unique_ptr<Stream>> streams;
+  std::unique_ptr<Device> device = createCpuDevice();
+  for (int t : o.threads)
+    if (!device->createStream(t, streams[t]).isOk())
+      return 1;
+
+  std::mt19937 rng(1);
+  std::printf("\n%-10s %5s %5s %5s %2s %10s %8s %8s %7s %7s %8s %8s\n", "format", "N", "K", "M", "T", "time_us",
+              "GB/s", "GFLOP/s", "%bw", "%peak", "x_ort", "x_port");
+  for (auto [N, K] : o.shapes) {
+    for (const NamedFormat &nf : formats) {
+      kernels::MatmulKernel kernel;
+      if (!kernels::x86::tunedKernel(nf.format, kernel)) {
+        std::printf("%-10s %5lld %5lld  (no tuned kernel on this CPU)\n", nf.label.c_str(), (long long)N, (long long)K);
+        continue;
+      }
+      const Weights first = makeWeights(nf.format, N, K, rng);
+      const int64_t bytes = first.bytes();
+      const int64_t count = std::max<int64_t>(2, (2 * llc + bytes - 1) / bytes + 1);
+      std::vector<Weights> copies(count, first);
+      for (int t : o.threads) {
+        const lowbit_dispatch_context *ctx = streams[t]->dispatchContext();
+        for (int64_t M : o.ms) {
+          std::vector<float> x(M * K), y(M * N);
+          std::normal_distribution<float> normal;
+          for (float &v : x)
+            v = normal(rng);
+          const double minSeconds = o.quick ? 0.05 : (M == 1 ? 0.25 : 0.3);
+          const double sec = timeCalls(ctx, nf.format, copies, x.data(), y.data(), M, N, K, minSeconds, M >= 512 ? 2 : 5);
+          const double gbs = bytes / sec / 1e9, gflops = 2.0 * M * N * K / sec / 1e9;
+          char bw[16] = "-", pk[16] = "-", xo[16] = "-", xp[16] = "-";
+          if (M == 1)
+            std::snprintf(bw, sizeof bw, "%.0f%%", 100.0 * bytes / sec / bandwidth[t]);
+          else if (peak[t] > 0)
+            std::snprintf(pk, sizeof pk, "%.1f%%", 100.0 * 2.0 * M * N * K / sec / peak[t]);
+          const Format &f = nf.format;
+          std::tuple<std::string, int, int64_t, int64_t, int64_t, int> key{"", 0, M, N, K, t};
+          if (f.kind == FormatKind::Int && f.bits == 4 && f.granularity == Granularity::Group)
+            key = {"MatMulNBits", int(f.groupSize), M, N, K, t};
+          else if (f.kind == FormatKind::Q8_0)
+            key = {"MatMul", 0, M, N, K, t};
+          if (auto it = ort.find(key); it != ort.end())
+            std::snprintf(xo, sizeof xo, "%.2f", it->second / sec);
+          if (o.portable && M == 1) {
+            kernels::x86::setTunedKernelsEnabled(false);
+            const double slow = timeCalls(ctx, nf.format, copies, x.data(), y.data(), M, N, K, 0, 1);
+            kernels::x86::setTunedKernelsEnabled(true);
+            std::snprintf(xp, sizeof xp, "%.1f", slow / sec);
+          }
+          std::printf("%-10s %5lld %5lld %5lld %2d %10.1f %8.1f %8.1f %7s %7s %8s %8s\n", nf.label.c_str(),
+                      (long long)N, (long long)K, (long long)M, t, sec * 1e6, gbs, gflops, bw, pk, xo, xp);
+          std::fflush(stdout);
+        }
+      }
+    }
+  }
+  std::printf("\nload average at end: %s\n", loadAverage().c_str());
+  std::printf("x_ort: ONNX Runtime's median time / lowbit's (MatMulNBits 4-bit block 32/128 for int4_g32/g128, "
+              "float MatMul for q8_0); x_port: lowbit's portable kernel / tuned. %%bw: of the read bandwidth above "
+              "(decode); %%peak: of the measured int8 peak (prefill).\n");
+  return 0;
+}
