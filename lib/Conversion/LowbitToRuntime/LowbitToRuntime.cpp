@@ -122,9 +122,18 @@ Value flatten(OpBuilder &b, Location loc, Value value, Type element) {
     value = linalg::GenericOp::create(
                 b, loc, TypeRange{init.getType()}, ValueRange{value}, ValueRange{init}, maps, iterators,
                 [&](OpBuilder &nb, Location l, ValueRange args) {
-                  Value v = isa<FloatType>(from) ? arith::ExtFOp::create(nb, l, element, args[0]).getResult()
-                            : from.isUnsignedInteger() ? arith::ExtUIOp::create(nb, l, element, args[0]).getResult()
-                                                       : arith::ExtSIOp::create(nb, l, element, args[0]).getResult();
+                  Value in = args[0];
+                  // arith takes signless integers only: view an unsigned
+                  // element (MatMulNBits' ui8 zero points) as signless first;
+                  // the LLVM lowering makes both the same i8, so the cast
+                  // folds away.
+                  if (from.isUnsignedInteger())
+                    in = UnrealizedConversionCastOp::create(nb, l, nb.getIntegerType(from.getIntOrFloatBitWidth()),
+                                                            in)
+                             .getResult(0);
+                  Value v = isa<FloatType>(from) ? arith::ExtFOp::create(nb, l, element, in).getResult()
+                            : from.isUnsignedInteger() ? arith::ExtUIOp::create(nb, l, element, in).getResult()
+                                                       : arith::ExtSIOp::create(nb, l, element, in).getResult();
                   linalg::YieldOp::create(nb, l, v);
                 })
                 .getResult(0);
