@@ -98,7 +98,7 @@ public:
     uint32_t dtype = 0, rank = 0;
     if (Status st = u32([&] { return field() + ".dtype"; }, dtype); st.failed())
       return st;
-    if (!dtypeBytes(dtype))
+    if (!artifact::dtypeSize(dtype))
       return fail(at, "manifest field " + field() + ".dtype ('" + t.name + "') is " + std::to_string(dtype) +
                           ", not a lowbit_dtype");
     t.dtype = static_cast<lowbit_dtype>(dtype);
@@ -163,7 +163,7 @@ Status checkWeight(const WeightInfo &w, size_t i, uint64_t at, uint64_t weightsS
     return fail(at, "manifest field " + field + " spans [" + std::to_string(w.offset) + ", +" +
                         std::to_string(w.size) + ") of the Weights section, which has " +
                         std::to_string(weightsSize) + " bytes");
-  uint64_t bytes = dtypeBytes(w.tensor.dtype);
+  uint64_t bytes = artifact::dtypeSize(w.tensor.dtype);
   bool overflow = false;
   for (int64_t d : w.tensor.dims) {
     if (d && bytes > UINT64_MAX / static_cast<uint64_t>(d))
@@ -237,29 +237,6 @@ Status parseManifest(const uint8_t *data, uint64_t begin, uint64_t end, uint64_t
 
 } // namespace
 
-uint64_t dtypeBytes(uint32_t dtype) {
-  switch (dtype) {
-  case LOWBIT_U8:
-  case LOWBIT_I8:
-  case LOWBIT_BOOL:
-    return 1;
-  case LOWBIT_U16:
-  case LOWBIT_I16:
-  case LOWBIT_F16:
-  case LOWBIT_BF16:
-    return 2;
-  case LOWBIT_F32:
-  case LOWBIT_I32:
-  case LOWBIT_U32:
-    return 4;
-  case LOWBIT_I64:
-  case LOWBIT_F64:
-  case LOWBIT_U64:
-    return 8;
-  default:
-    return 0;
-  }
-}
 
 Status parseArtifact(const uint8_t *data, uint64_t size, ParsedArtifact &out) {
   out = ParsedArtifact();

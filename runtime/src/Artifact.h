@@ -53,9 +53,6 @@ struct ParsedArtifact {
 /// Never reads outside the bytes, whatever they hold.
 Status parseArtifact(const uint8_t *data, uint64_t size, ParsedArtifact &out);
 
-/// Bytes of one element of `dtype`, 0 for a value that is not a lowbit_dtype.
-uint64_t dtypeBytes(uint32_t dtype);
-
 /// An artifact file mapped read-only (MAP_PRIVATE) and parsed. Immutable once
 /// opened, so threads may share it.
 class Artifact {

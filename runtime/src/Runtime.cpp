@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lowbit/runtime.h"
+#include "lowbit/ArtifactFormat.h"
 
 #include "Artifact.h"
 #include "CpuDevice.h"
@@ -135,7 +136,7 @@ lowbit_status takeOutputs(lowbit_session *s, const std::vector<int64_t> &results
     const int64_t *d = results.data() + at;
     at += descriptorWords(rank);
     const std::string what = "output " + std::to_string(i) + " ('" + info.name + "')";
-    const uint64_t elementSize = dtypeBytes(info.dtype);
+    const uint64_t elementSize = lowbit::artifact::dtypeSize(info.dtype);
     lowbit_session::Output &out = s->outputs[i];
     out.dtype = info.dtype;
     out.dims.assign(d + 3, d + 3 + rank);
@@ -197,7 +198,7 @@ extern "C" {
 
 const char *lowbit_last_error(void) { return tlsLastError.c_str(); }
 
-size_t lowbit_dtype_size(lowbit_dtype dtype) { return static_cast<size_t>(dtypeBytes(dtype)); }
+size_t lowbit_dtype_size(lowbit_dtype dtype) { return static_cast<size_t>(lowbit::artifact::dtypeSize(dtype)); }
 
 lowbit_status lowbit_model_open(const char *path, lowbit_model **model) {
   if (!path || !model)

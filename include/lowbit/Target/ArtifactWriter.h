@@ -72,8 +72,6 @@ Status serializeArtifact(const ArtifactContents &contents, std::vector<uint8_t> 
 /// section by section, so the weights are not copied into one buffer.
 Status writeArtifact(const ArtifactContents &contents, const std::string &path);
 
-/// Bytes of one element of a lowbit_dtype, or 0 for an unknown one.
-uint64_t dtypeSize(uint32_t dtype);
 
 } // namespace lowbit::artifact
 

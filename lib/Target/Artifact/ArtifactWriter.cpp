@@ -242,29 +242,6 @@ Status emit(const ArtifactContents &c, const Layout &l, Sink &sink) {
 
 } // namespace
 
-uint64_t dtypeSize(uint32_t dtype) {
-  switch (dtype) {
-  case LOWBIT_U8:
-  case LOWBIT_I8:
-  case LOWBIT_BOOL:
-    return 1;
-  case LOWBIT_U16:
-  case LOWBIT_I16:
-  case LOWBIT_F16:
-  case LOWBIT_BF16:
-    return 2;
-  case LOWBIT_F32:
-  case LOWBIT_I32:
-  case LOWBIT_U32:
-    return 4;
-  case LOWBIT_I64:
-  case LOWBIT_F64:
-  case LOWBIT_U64:
-    return 8;
-  default:
-    return 0;
-  }
-}
 
 Status checkArtifactContents(const ArtifactContents &c) {
   if (Status s = checkString(c.targetTriple, "target triple", false); s.failed())

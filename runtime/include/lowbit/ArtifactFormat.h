@@ -9,6 +9,8 @@
 #ifndef LOWBIT_ARTIFACTFORMAT_H
 #define LOWBIT_ARTIFACTFORMAT_H
 
+#include "lowbit/runtime.h"
+
 #include <cstdint>
 
 namespace lowbit::artifact {
@@ -64,6 +66,32 @@ static_assert(sizeof(SectionEntry) == 32);
 // descriptor is {void *allocated, void *aligned, i64 offset, i64 sizes[R],
 // i64 strides[R]}. Every output is a fresh malloc'ed buffer that the runtime
 // frees with free().
+
+/// Bytes of one element of a lowbit_dtype (ONNX's numbering), or 0 for a
+/// type artifacts cannot hold. The writer and the loader share it.
+inline constexpr uint64_t dtypeSize(uint32_t dtype) {
+  switch (dtype) {
+  case LOWBIT_U8:
+  case LOWBIT_I8:
+  case LOWBIT_BOOL:
+    return 1;
+  case LOWBIT_U16:
+  case LOWBIT_I16:
+  case LOWBIT_F16:
+  case LOWBIT_BF16:
+    return 2;
+  case LOWBIT_F32:
+  case LOWBIT_I32:
+  case LOWBIT_U32:
+    return 4;
+  case LOWBIT_I64:
+  case LOWBIT_F64:
+  case LOWBIT_U64:
+    return 8;
+  default:
+    return 0;
+  }
+}
 
 inline constexpr uint32_t kMaxRank = 16;
 inline constexpr uint32_t kMaxStringLength = 1 << 16;
