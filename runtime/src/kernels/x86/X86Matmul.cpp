@@ -551,7 +551,8 @@ template <unsigned Bits, Offset Off> struct IntTraits {
     }
     const int64_t perGroup = kGroup / groupSize, first = g * perGroup; // 4 (G=32) or 2 (G=64)
     const int64_t count = std::min<int64_t>(perGroup, entries - first);
-    const __m128i v = _mm_maskz_loadu_epi32(static_cast<__mmask8>((1u << count) - 1), values + first);
+    const __m128i v = count == 4 ? _mm_loadu_si128(reinterpret_cast<const __m128i *>(values + first))
+                                 : _mm_maskz_loadu_epi32(static_cast<__mmask8>((1u << count) - 1), values + first);
     return groupSize == 32 ? v : _mm_unpacklo_epi32(v, v); // G=64: blocks 0,1 -> entry 0; 2,3 -> entry 1
   }
 
