@@ -7,11 +7,13 @@ in `lowbit-compile --list-ops` and whose opset is one lowbit imports (13..21)
 is imported with lowbit-compile; the others are skipped, and the ops that
 caused the skips are counted.
 
-Import only: the CPU execution pipeline does not exist yet, so the outputs
-(output_N.pb) are not compared. When it arrives, this driver runs each
-imported model on input_N.pb and compares.
+By default it checks import only. With --execute (and --lowbit-run), each
+imported test is also compiled for the CPU (lowbit-compile -o MODEL.lbm), run
+on its input_N.pb with lowbit-run and compared with output_N.pb; execution
+results are reported, and fail the run only with --strict-execute.
 
     /usr/bin/python3 run_conformance.py --lowbit-compile build/bin/lowbit-compile [--data DIR] [-v]
+        [--execute --lowbit-run build/bin/lowbit-run [--strict-execute]]
 
 Exits 1 when a supported test fails to import, 0 otherwise (skips are fine).
 Needs Debian's python3-onnx and numpy only.
@@ -176,6 +178,85 @@ def run_import(lowbit_compile, model_path, flags):
     return lines[0]
 
 
+def safe_name(name):
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def load_pb(path):
+    tensor = onnx.TensorProto()
+    with open(path, "rb") as f:
+        tensor.ParseFromString(f.read())
+    return numpy_helper.to_array(tensor)
+
+
+def run_execute(lowbit_compile, lowbit_run, test_dir, model_path, flags, frozen, work):
+    """Compiles and runs one test; returns None when every output matches,
+    else what went wrong (one line)."""
+    import numpy as np
+    name = os.path.basename(test_dir)
+    folder = os.path.join(work, name + ".run")
+    os.makedirs(folder, exist_ok=True)
+    artifact = os.path.join(folder, "model.lbm")
+    proc = subprocess.run([lowbit_compile, model_path, "-o", artifact] + flags, capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.splitlines() if "error" in l] or proc.stderr.splitlines() or ["?"]
+        return "compile: " + lines[0]
+    model = onnx.load(os.path.join(test_dir, "model.onnx"), load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i.name for i in model.graph.input if i.name not in initializers]
+    data = os.path.join(test_dir, "test_data_set_0")
+    cmd = [lowbit_run, artifact, "--output-dir", folder, "--threads", "1"]
+    declared = {i.name: i for i in model.graph.input}
+    for n, input_name in enumerate(inputs):
+        if input_name in frozen:
+            continue
+        array = load_pb(os.path.join(data, "input_%d.pb" % n))
+        if array.dtype.kind == "U" or array.dtype.kind == "O":
+            return "n/a: string input"
+        if declared[input_name].type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16:
+            return "n/a: a .npy file cannot hold bf16"
+        # lowbit's integers are signless: unsigned data goes in as the same bits.
+        if array.dtype.kind == "u":
+            array = array.view({1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}[array.dtype.itemsize])
+        # Some tests store a scalar as [1] (or the reverse): use the declared shape.
+        dims = declared[input_name].type.tensor_type.shape.dim
+        if all(d.HasField("dim_value") for d in dims):
+            shape = tuple(d.dim_value for d in dims)
+            if shape != array.shape and int(np.prod(shape)) == array.size:
+                array = array.reshape(shape)
+        path = os.path.join(folder, "in%d.npy" % n)
+        np.save(path, np.require(array, requirements="C"))  # ascontiguousarray would make a scalar 1-D
+        cmd += ["--input", "%s=%s" % (input_name, path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        lines = proc.stderr.splitlines() or ["exit %d" % proc.returncode]
+        return "run: " + lines[0]
+    for n, output in enumerate(model.graph.output):
+        if output.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16:
+            return "n/a: a .npy file cannot hold bf16"
+        want = load_pb(os.path.join(data, "output_%d.pb" % n))
+        path = os.path.join(folder, safe_name(output.name) + ".npy")
+        if not os.path.exists(path):
+            return "run: no output %s" % output.name
+        got = np.load(path)
+        if got.shape != want.shape and got.size == want.size and got.size == 1:
+            got = got.reshape(want.shape)
+        if want.dtype.kind == "u":
+            got = got.view(want.dtype) if got.dtype.itemsize == want.dtype.itemsize else got
+        if got.shape != want.shape:
+            return "output %s has shape %s, expected %s" % (output.name, got.shape, want.shape)
+        if want.dtype.kind == "f":
+            ok = np.allclose(got.astype(np.float64), want.astype(np.float64), rtol=1e-3, atol=1e-4, equal_nan=True)
+        else:
+            ok = np.array_equal(got.astype(want.dtype), want)
+        if not ok:
+            diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+            return "output %s differs (max |diff| %.3g)" % (output.name, np.nanmax(diff) if diff.size else 0)
+    shutil.rmtree(folder, ignore_errors=True)
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lowbit-compile", required=True)
@@ -183,6 +264,10 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--work", default=None,
                         help="folder for models with frozen shape inputs (default: a temporary one)")
+    parser.add_argument("--execute", action="store_true",
+                        help="also compile each imported test for the CPU, run it and compare its outputs")
+    parser.add_argument("--lowbit-run", default=None, help="lowbit-run, for --execute")
+    parser.add_argument("--strict-execute", action="store_true", help="fail on execution mismatches too")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every skipped test and why")
     args = parser.parse_args()
 
@@ -192,7 +277,12 @@ def main():
     supported = supported_ops(args.lowbit_compile)
     tests = sorted(d for d in os.listdir(args.data) if os.path.exists(os.path.join(args.data, d, "model.onnx")))
 
-    print("ONNX node conformance: import only: execution arrives with the CPU pipeline")
+    if args.execute:
+        print("ONNX node conformance: import, then CPU execution (lowbit-compile -o .lbm, lowbit-run) "
+              "compared with output_N.pb")
+    else:
+        print("ONNX node conformance: import only (--execute also runs each test on the CPU and compares "
+              "its outputs)")
     work = args.work or tempfile.mkdtemp(prefix="lowbit-onnx-conformance-")
     os.makedirs(work, exist_ok=True)
     skipped, to_run, frozen_tests = {}, [], 0
@@ -214,6 +304,22 @@ def main():
             if error:
                 failures[futures[future]] = error
 
+    mismatches = {}
+    if args.execute:
+        if not args.lowbit_run:
+            parser.error("--execute needs --lowbit-run")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = {pool.submit(run_execute, args.lowbit_compile, args.lowbit_run, os.path.join(args.data, name),
+                                   plan[0], plan[1], plan[2], work): name
+                       for name, plan in to_run if name not in failures}
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    error = future.result()
+                except Exception as e:  # a timeout or unreadable output
+                    error = "driver: %s" % str(e).splitlines()[0]
+                if error:
+                    mismatches[futures[future]] = error
+
     passed = len(to_run) - len(failures)
     print("%d passed, %d failed, %d skipped (of %d tests in %s)" % (passed, len(failures), len(skipped),
                                                                    len(tests), args.data))
@@ -225,6 +331,17 @@ def main():
         print("\nFailures (supported ops that did not import):")
         for name in sorted(failures):
             print("  %s: %s" % (name, failures[name]))
+    if args.execute:
+        executed = len(to_run) - len(failures)
+        not_runnable = {k: v for k, v in mismatches.items() if v.startswith("n/a") or "cannot hold bf16" in v}
+        for k in not_runnable:
+            del mismatches[k]
+        print("\nExecution (CPU): %d matched, %d did not, %d could not be fed (of %d imported)"
+              % (executed - len(mismatches) - len(not_runnable), len(mismatches), len(not_runnable), executed))
+        for name in sorted(mismatches):
+            print("  %s: %s" % (name, mismatches[name]))
+        for name in sorted(not_runnable):
+            print("  %s: %s" % (name, not_runnable[name]))
     print("\nSkips, by cause (a test may have several):")
     for cause, count in sorted(skip_causes.items(), key=lambda kv: (-kv[1], kv[0])):
         print("  %4d  %s" % (count, cause))
@@ -232,7 +349,7 @@ def main():
         print("\nSkipped tests:")
         for name in sorted(skipped):
             print("  %s: %s" % (name, ", ".join(skipped[name])))
-    return 1 if failures else 0
+    return 1 if failures or (args.strict_execute and mismatches) else 0
 
 
 if __name__ == "__main__":
