@@ -12,9 +12,11 @@ Inputs (fetched by scripts/fetch-models.sh into ${LOWBIT_CACHE:-~/.cache/lowbit}
 Outputs, in ${LOWBIT_CACHE}/exports (never in the repository):
   smollm2-135m.onnx   LlamaForCausalLM, input_ids[batch, seq] (int64) -> logits[batch, seq, 49152]
   smollm2-135m.ref.npz  input_ids (1 x 16), logits of torch, onnxruntime and llama.cpp
-  minilm-l6-v2.onnx   BertModel + mean pooling + L2 normalization,
-                      input_ids, attention_mask, token_type_ids [batch, seq] (int64)
-                      -> last_hidden_state[batch, seq, 384], sentence_embedding[batch, 384]
+  minilm-l6-v2.onnx   BertModel: input_ids, attention_mask, token_type_ids [batch, seq] (int64)
+                      -> last_hidden_state[batch, seq, 384]; the sentence embedding is its
+                      mean over attention_mask, L2-normalized, computed outside the graph
+  minilm-l6-v2-pooled.onnx  the same with pooling and normalization inside the graph
+                      -> last_hidden_state, sentence_embedding[batch, 384]
   minilm-l6-v2.ref.npz  the three inputs (4 x 16), both outputs of torch and onnxruntime
   export-info.json    versions, sizes, hashes, times and the agreement measured here
 Each export is skipped when its files exist and were made from the same inputs and script
@@ -282,45 +284,79 @@ def minilm_inputs(model_dir: Path, text: str):
     return sentences, ids, mask, np.zeros_like(ids)
 
 
+class HiddenOnly(torch.nn.Module):
+    def __init__(self, bert):
+        super().__init__()
+        self.bert = bert
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                         token_type_ids=token_type_ids).last_hidden_state
+
+
+def mean_pool_normalize(h: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers' Pooling (mean over attention_mask) and Normalize, in numpy."""
+    m = mask[..., None].astype(np.float64)
+    pooled = (h.astype(np.float64) * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+    return (pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)).astype(
+        np.float32)
+
+
 def export_minilm(models: Path, out: Path, info: dict) -> None:
+    """Two graphs: minilm-l6-v2.onnx is BertModel alone (last_hidden_state, what a feature-
+    extraction export looks like; pooling is done outside, mean_pool_normalize), and
+    minilm-l6-v2-pooled.onnx has mean pooling and L2 normalization inside (two outputs)."""
     from transformers import BertModel
 
     model_dir = models / "all-MiniLM-L6-v2"
     onnx_path, ref_path = out / "minilm-l6-v2.onnx", out / "minilm-l6-v2.ref.npz"
+    pooled_path = out / "minilm-l6-v2-pooled.onnx"
     t0 = time.time()
     bert = BertModel.from_pretrained(str(model_dir), attn_implementation="eager",
                                      add_pooling_layer=False, torch_dtype=torch.float32)
-    model = SentenceEmbedder(bert).eval()
+    bert.eval()
     sentences, ids, mask, types = minilm_inputs(model_dir, first_paragraph(eval_text(models)))
     log(f"minilm: BertModel from model.safetensors ({time.time() - t0:.1f} s)")
     args = tuple(torch.from_numpy(a) for a in (ids, mask, types))
     with torch.no_grad():
-        h, emb = (x.numpy() for x in model(*args))
+        h, emb = (x.numpy() for x in SentenceEmbedder(bert)(*args))
+    emb_np = mean_pool_normalize(h, mask)
     t0 = time.time()
     dyn = {0: "batch", 1: "seq"}
+    in_names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad():
         torch.onnx.export(
-            model, args, str(onnx_path),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            HiddenOnly(bert), args, str(onnx_path), input_names=in_names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn,
+                          "last_hidden_state": dyn},
+            opset_version=OPSET, do_constant_folding=True)
+        export_s = time.time() - t0
+        torch.onnx.export(
+            SentenceEmbedder(bert), args, str(pooled_path), input_names=in_names,
             output_names=["last_hidden_state", "sentence_embedding"],
             dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn,
                           "last_hidden_state": dyn, "sentence_embedding": {0: "batch"}},
             opset_version=OPSET, do_constant_folding=True)
-    export_s = time.time() - t0
-    log(f"minilm: exported {onnx_path} ({onnx_path.stat().st_size >> 20} MiB, {export_s:.1f} s)")
-    ort_h, ort_emb = run_ort(onnx_path, {"input_ids": ids, "attention_mask": mask,
-                                         "token_type_ids": types})
-    vs_ort = {"last_hidden_state": stats(ort_h, h), "sentence_embedding": stats(ort_emb, emb),
-              "min_cosine": float(np.min(np.sum(ort_emb * emb, 1) /
-                                         (np.linalg.norm(ort_emb, axis=1) *
-                                          np.linalg.norm(emb, axis=1))))}
+    log(f"minilm: exported {onnx_path} ({onnx_path.stat().st_size >> 20} MiB, {export_s:.1f} s)"
+        f" and {pooled_path.name}")
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+    (ort_h,) = run_ort(onnx_path, feeds)
+    ort_ph, ort_pemb = run_ort(pooled_path, feeds)
+    ort_emb = mean_pool_normalize(ort_h, mask)
+    vs_ort = {"last_hidden_state": stats(ort_h, h),
+              "sentence_embedding_min_cosine": float(np.min(np.sum(ort_emb * emb, 1))),
+              "pooled_graph_last_hidden_state": stats(ort_ph, h),
+              "pooled_graph_sentence_embedding": stats(ort_pemb, emb),
+              "numpy_pooling_vs_torch": stats(emb_np, emb)}
     log(f"minilm: onnxruntime vs torch: {vs_ort}")
     np.savez(ref_path, input_ids=ids, attention_mask=mask, token_type_ids=types,
              last_hidden_state_torch=h, sentence_embedding_torch=emb,
              last_hidden_state_ort=ort_h, sentence_embedding_ort=ort_emb)
     info["minilm"] = {
         "onnx": onnx_path.name, "onnx_bytes": onnx_path.stat().st_size,
-        "onnx_sha256": sha256(onnx_path), "export_seconds": round(export_s, 1),
+        "onnx_sha256": sha256(onnx_path), "pooled_onnx": pooled_path.name,
+        "pooled_onnx_bytes": pooled_path.stat().st_size, "export_seconds": round(export_s, 1),
         "batch": MINILM_BATCH, "seq": MINILM_SEQ, "sentences": sentences,
         "tokens_per_row": mask.sum(1).tolist(), "ort_vs_torch": vs_ort,
     }
@@ -359,7 +395,7 @@ def main() -> int:
                    models / "all-MiniLM-L6-v2" / "config.json"],
     }
     files = {"smollm2": ["smollm2-135m.onnx", "smollm2-135m.ref.npz"],
-             "minilm": ["minilm-l6-v2.onnx", "minilm-l6-v2.ref.npz"]}
+             "minilm": ["minilm-l6-v2.onnx", "minilm-l6-v2-pooled.onnx", "minilm-l6-v2.ref.npz"]}
     exporters = {"smollm2": export_smollm2, "minilm": export_minilm}
     for name in ([args.only] if args.only else ["smollm2", "minilm"]):
         stamp = hashlib.sha256(json.dumps(
