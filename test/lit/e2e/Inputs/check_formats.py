@@ -184,24 +184,84 @@ def rounding_bound(x, w1, b1, w2):
     return e_h @ np.abs(w2) + g(k2 + 2) * (habs @ np.abs(w2))
 
 
-def run(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def block_max(a, size=32):
+    """max |a| over each block of `size` along the last axis, repeated back."""
+    m = np.abs(a).reshape(a.shape[0], -1, size).max(2)
+    return np.repeat(m, size, axis=1)
+
+
+def activation_rounding_bound(x, w1, b1, w2, parts, float_bound):
+    """The tuned x86 kernels (LOWBIT_MATMUL_KERNELS=tuned) round each
+    activation to int8 per block of 32 along K, d = max|x_b| / 127, so
+    |x - d q| <= max|x_b| / 254 (X86Matmul.h); that error multiplies each
+    weight's code part (`parts`, at most |w| or the part before an offset the
+    kernel applies against exact sums). First layer: sum_k max|x_b|/254 *
+    parts1. Second layer: the same with h's block maxima (taken from the
+    reference h plus the first layer's error), plus the first layer's error
+    carried through |W2|."""
+    h = np.maximum(x @ w1 + b1, 0)
+    e1 = (block_max(x) / 254) @ parts[0]
+    e1_total = e1 + (np.abs(x) @ np.abs(w1)) * 260 * U32 * 2  # with float rounding of layer 1, generously
+    e2 = (block_max(h + e1_total) / 254) @ parts[1]
+    return e1_total @ np.abs(w2) + e2
+
+
+def q8_blocks(a):
+    """What the tuned kernels feed VPDPBUSD: each row rounded to int8 per
+    block of 32 along K, d = max|a_b| / 127 in float32, q = round(a / d)
+    (X86Matmul.h). Returns (d*q, d per element, the distance of a/d from the
+    nearest rounding tie, in units of d)."""
+    a32 = a.astype(np.float32)
+    b = a32.reshape(a.shape[0], -1, 32)
+    d = (np.abs(b).max(2, keepdims=True) / np.float32(127)).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(d > 0, b / d, 0).astype(np.float64)
+    q = np.round(r)
+    tie = np.abs(np.abs(r - np.floor(r)) - 0.5)
+    d_full = np.broadcast_to(d, b.shape).astype(np.float64)
+    return ((q * d_full).reshape(a.shape), d_full.reshape(a.shape), tie.reshape(a.shape))
+
+
+def tuned_layer(a, code, offset, bias):
+    """numpy's model of one matmul by the tuned kernels: a q8(a) C + a O + b,
+    with C the weights' code parts and O their offsets (applied against exact
+    sums), and its tolerance: float32 rounding (gamma_(K+2) times the sum of
+    |terms| of both parts), plus one step d times |C| for each activation
+    within 1e-4 of a step of a rounding tie (computing a * (1/d) instead of
+    a / d may round it the other way)."""
+    K = a.shape[1]
+    g = (K + 2) * U32 / (1 - (K + 2) * U32)
+    aq, d, tie = q8_blocks(a)
+    out = aq @ code + a @ offset + bias
+    tol = (g * (np.abs(aq) @ np.abs(code) + np.abs(a) @ np.abs(offset) + np.abs(bias))
+           + np.where(tie < 1e-4, d, 0) @ np.abs(code))
+    return out, tol
+
+
+def run(cmd, env=None):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     if p.returncode != 0:
         raise RuntimeError(" ".join(cmd) + " failed:\n" + p.stdout)
 
 
 def main():
     args = sys.argv[1:]
-    markdown = args[:1] == ["--markdown"]
+    markdown = "--markdown" in args
+    tuned = "--tuned" in args
+    xfile = "x.npy"
+    for a in list(args):
+        if a.startswith("--x="):
+            xfile = a[len("--x="):]
+    args = [a for a in args if not a.startswith("--")]
     if markdown:
-        args = args[1:]
         print("| format | weights: RMS error / RMS weight | weights: max error / bound | output vs float: max abs"
-              " | rel (max abs / max abs output) | max / bound | output vs decoded weights: max abs | rel |")
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+              " | rel (max abs / max abs output) | max / bound | output vs decoded weights: max abs | rel |"
+              + (" vs int8-activation model: rel | max / bound |" if tuned else ""))
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if tuned else ""))
     bindir, work, formats = args[0], args[1], args[2:]
     ws = np.load(os.path.join(work, "weights.npz"))
     w1, b1, w2 = (ws[k].astype(np.float64) for k in ("W1", "b1", "W2"))
-    x32 = np.load(os.path.join(work, "x.npy"))
+    x32 = np.load(os.path.join(work, xfile))
     x = x32.astype(np.float64)
     y_float = mlp(x, w1, b1, w2)
     failed = 0
@@ -211,9 +271,14 @@ def main():
         model = os.path.join(work, "mlp.onnx")
         run([os.path.join(bindir, "lowbit-compile"), model, "--quant", fmt, "-o", lbm])
         run([os.path.join(bindir, "lowbit-compile"), model, "--quant", fmt, "--emit=quantized", "-o", mlir])
-        run([os.path.join(bindir, "lowbit-run"), lbm, "--input", "x=" + os.path.join(work, "x.npy"),
-             "--output-dir", outdir, "--threads", "2"])
+        env = dict(os.environ)
+        env.pop("LOWBIT_MATMUL_KERNELS", None)
+        if tuned:
+            env["LOWBIT_MATMUL_KERNELS"] = "tuned"
+        run([os.path.join(bindir, "lowbit-run"), lbm, "--input", "x=" + os.path.join(work, xfile),
+             "--output-dir", outdir, "--threads", "2"], env)
         y = np.load(os.path.join(outdir, "y.npy")).astype(np.float64)
+        h_kernel = np.load(os.path.join(outdir, "h3.npy")).astype(np.float64)
         problems = []
         is_mix = fmt.endswith(("_s", "_m", "_l", "_xs", "_xl")) and fmt not in decode.BLOCK
         matmuls = quantized_mlir.read(mlir)
@@ -250,6 +315,27 @@ def main():
         # (b) the output against the decoded weights' product.
         y_deq = mlp(x, deq[0], b1, deq[1])
         bound_b = rounding_bound(x, deq[0], b1, deq[1])
+        if tuned:
+            # The tuned kernels round activations to int8: bound that error
+            # from the format of the rounding (a worst case, loose) and also
+            # compare with numpy's model of exactly what they compute (sharp).
+            codes = [decode.code_part(m["format"], m["raw"], m["n"], m["k"], m["scales"], m["zero_points"],
+                                      m["mins"]).T for m in matmuls]
+            parts = [np.maximum(np.abs(d), np.abs(c)) for d, c in zip(deq, codes)]
+            bound_b = bound_b + activation_rounding_bound(x, deq[0], b1, deq[1], parts, bound_b)
+            # Each layer on the input the kernel actually had (h3 is an
+            # output too), so no error is carried from one to the next.
+            h_emul, tol_h = tuned_layer(x, codes[0], deq[0] - codes[0], b1)
+            h_emul, tol_h = np.maximum(h_emul, 0), tol_h
+            y_emul, tol_y = tuned_layer(h_kernel, codes[1], deq[1] - codes[1], 0)
+            err_emul = max(np.abs(h_kernel - h_emul).max() / np.abs(h_emul).max(),
+                           np.abs(y - y_emul).max() / np.abs(y_emul).max())
+            ratio_emul = max((np.abs(h_kernel - h_emul) / tol_h).max(), (np.abs(y - y_emul) / tol_y).max())
+            if ratio_emul > 1:
+                problems.append("output vs the int8-activation model: %.3g x its bound" % ratio_emul)
+            emul_note = ", vs int8-activation model: rel %.2e, max/bound %.3f" % (err_emul, ratio_emul)
+        else:
+            emul_note = ""
         err_b = np.abs(y - y_deq)
         ratio_b = (err_b / bound_b).max()
         if ratio_b > 1:
@@ -258,15 +344,15 @@ def main():
         if is_mix:
             fmt = "%s (%s, %s)" % (fmt, matmuls[0]["format"], matmuls[1]["format"])
         if markdown:
-            print("| %s%s | %.4f | %.2f | %.4g | %.4f | %.4f | %.2g | %.1e |"
+            print("| %s%s | %.4f | %.2f | %.4g | %.4f | %.4f | %.2g | %.1e |%s"
                   % (fmt, " **FAIL**" if problems else "", wrel, wratio, err_a.max(), err_a.max() / scale, ratio_a,
-                     err_b.max(), err_b.max() / scale))
+                     err_b.max(), err_b.max() / scale, " %.1e | %.3f |" % (err_emul, ratio_emul) if tuned else ""))
             failed += bool(problems)
             continue
         print("%s: %s | weights rms rel %.4f, max/bound %.2f | vs float: max abs %.4g, rel %.4f, "
-              "max/bound %.3f | vs decoded: max abs %.3g, rel %.2e, max/bound %.3f"
+              "max/bound %.3f | vs decoded: max abs %.3g, rel %.2e, max/bound %.3f%s"
               % (fmt, "FAIL " + "; ".join(problems) if problems else "ok", wrel, wratio, err_a.max(),
-                 err_a.max() / scale, ratio_a, err_b.max(), err_b.max() / scale, ratio_b))
+                 err_a.max() / scale, ratio_a, err_b.max(), err_b.max() / scale, ratio_b, emul_note))
         failed += bool(problems)
     sys.exit(1 if failed else 0)
 

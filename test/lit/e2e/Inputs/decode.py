@@ -192,3 +192,36 @@ def decode(fmt, raw, n, k, scales=None, zero_points=None, mins=None):
         return (s * q.astype(np.float32) + side(mins).astype(np.float32)).astype(np.float64)
     z = side(zero_points).astype(np.int64) if f["offset"] == "zero_point" else 1 << (bits - 1)
     return (s * (q - z).astype(np.float32)).astype(np.float64)
+
+
+def code_part(fmt, raw, n, k, scales=None, zero_points=None, mins=None):
+    """The part of each decoded weight that multiplies its code, where a
+    format adds an offset applied apart from the codes (Q4_1/Q5_1's m, the
+    K-quants' -dmin*m, int asym's -s*z, int min's m): a kernel may multiply
+    the codes with rounded activations and the offset with exact ones
+    (X86Matmul.h). Other formats: the weight itself."""
+    w = decode(fmt, raw, n, k, scales, zero_points, mins)
+    f = parse_format(fmt)
+    raw = np.ascontiguousarray(raw, np.uint8).reshape(n, -1)
+    kind = f["kind"]
+    if kind in ("q4_1", "q5_1"):
+        qk, size = BLOCK[kind]
+        m = f16(raw.reshape(-1, size), 2)
+        return w - np.repeat(m, qk, axis=1).reshape(n, k)
+    if kind in ("q2_k", "q4_k", "q5_k"):
+        qk, size = BLOCK[kind]
+        b = raw.reshape(-1, size)
+        if kind == "q2_k":
+            offset = f16(b, 82) * np.repeat(b[:, 0:16].astype(np.int64) >> 4, 16, axis=1)
+        else:
+            offset = f16(b, 2) * np.repeat(k4_scales(b[:, 4:16])[1], 32, axis=1)
+        return w + offset.reshape(n, k)
+    if kind == "int" and f["offset"] != "none":
+        bits = f["bits"]
+        q = unpack_codes(raw, k, bits)
+        groups = k // f["group"] if f["granularity"] == "group" else 1
+        s = np.asarray(scales, np.float64)
+        s = np.full((n, k), float(s.reshape(-1)[0])) if f["granularity"] == "tensor" else \
+            np.repeat(s.reshape(n, groups), k // groups, axis=1)
+        return s * q
+    return w

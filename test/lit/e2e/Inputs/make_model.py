@@ -1,5 +1,6 @@
 """make_model.py DIR [--hf-names]: writes DIR/mlp.onnx, a two-layer MLP
-    y = relu(x @ W1 + b1) @ W2,   x [batch, 256], W1 [256, 256], W2 [256, 32]
+    h3 = relu(x @ W1 + b1),  y = h3 @ W2,   x [batch, 256], W1 [256, 256], W2 [256, 32]
+with outputs y and h3 (so each layer can be checked on its own input)
 (K = 256 for both matmuls, so every block format fits, the 256-weight
 K-quant super-blocks included), its float weights (DIR/weights.npz) and an
 input DIR/x.npy of 5 rows. Gaussian weights and inputs, fixed seed.
@@ -28,8 +29,11 @@ nodes = [
 ]
 graph = helper.make_graph(
     nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 256])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 32])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 32]),
+     helper.make_tensor_value_info("h3", TensorProto.FLOAT, ["batch", 256])],
     [numpy_helper.from_array(w1, name1), numpy_helper.from_array(b1, "b1"), numpy_helper.from_array(w2, name2)])
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), os.path.join(out, "mlp.onnx"))
 np.savez(os.path.join(out, "weights.npz"), W1=w1, b1=b1, W2=w2)
 np.save(os.path.join(out, "x.npy"), rng.standard_normal((5, 256)).astype(np.float32))
+# 9 rows: the tuned x86 kernels' prefill path (M >= 8).
+np.save(os.path.join(out, "x9.npy"), rng.standard_normal((9, 256)).astype(np.float32))
