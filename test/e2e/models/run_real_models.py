@@ -11,6 +11,7 @@ Cases (MODEL/QUANT): MODEL is smollm2 (SmolLM2-135M-Instruct, logits of 16 token
 (all-MiniLM-L6-v2, last_hidden_state and the mean-pooled sentence embedding of 4 sentences of
 up to 16 tokens); QUANT is float or a --quant format. Checks per case:
   smollm2: top-1 agreement with torch over the 16 positions, and max |logit difference|
+           (also printed: the same against ORT and llama.cpp, and the mean KL divergence)
   minilm: cosine of each sentence embedding with torch's, and max |hidden-state difference|
 against the bounds in BOUNDS. Prints one line per case with the numbers, a JSON summary
 (--json), and last `N passed, N failed, N skipped`. Exit status 1 on a failure, 77 (CTest:
@@ -72,13 +73,21 @@ def mean_pool_normalize(h: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
 
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
 def compare_smollm2(out: dict, ref) -> dict:
     got = out["logits"].astype(np.float64)
     r = {}
     for name in ("torch", "ort", "llama_cpp"):
         want = ref[f"logits_{name}"].astype(np.float64)
+        lp, lq = log_softmax(want), log_softmax(got)
         r[name] = {"max_abs": float(np.max(np.abs(got - want))),
-                   "top1": float(np.mean(np.argmax(got, -1) == np.argmax(want, -1)))}
+                   "top1": float(np.mean(np.argmax(got, -1) == np.argmax(want, -1))),
+                   # mean over positions of KL(reference || lowbit), in nats
+                   "kl": float(np.mean(np.sum(np.exp(lp) * (lp - lq), -1)))}
     return r
 
 
@@ -159,7 +168,7 @@ def main() -> int:
             nums = (f"top-1 vs torch {r['torch']['top1']:.3f}, vs llama.cpp "
                     f"{r['llama_cpp']['top1']:.3f}; max |dlogit| vs torch "
                     f"{r['torch']['max_abs']:.3g}, vs ORT {r['ort']['max_abs']:.3g}, vs llama.cpp "
-                    f"{r['llama_cpp']['max_abs']:.3g}")
+                    f"{r['llama_cpp']['max_abs']:.3g}; mean KL(torch||lowbit) {r['torch']['kl']:.2e}")
         else:
             r = compare_minilm(outs, ref)
             ok = r["torch"]["min_cos"] >= bound["min_cos"] and r["torch"]["max_abs"] <= bound["max_abs"]
