@@ -115,7 +115,8 @@ std::vector<Format> tunedFormats() {
 /// block or group allows one.
 std::vector<int64_t> rowLengths(const Format &f) {
   std::vector<int64_t> ks;
-  for (int64_t K : {int64_t(96), int64_t(256), int64_t(352), int64_t(768), int64_t(1280)})
+  // 4608: more than one K-chunk of the prefill path (8 x 512 elements).
+  for (int64_t K : {int64_t(96), int64_t(256), int64_t(352), int64_t(768), int64_t(1280), int64_t(4608)})
     if (quant::checkRowLength(f, K).empty())
       ks.push_back(K);
   if (f.kind == FormatKind::Int && f.granularity != Granularity::Group)

@@ -839,9 +839,14 @@ inline void superTileM(const SuperWeights *const *w, const uint8_t *act, int64_t
   }
 }
 
-/// Activation rows per prefill block: their records stay in L2 while the
-/// workgroup's weight rows stream past them.
-constexpr int64_t kPrefillRows = 64;
+/// Activation rows per prefill block: their records (about half of L2 on
+/// Zen 5) stay in L2 while the workgroup's weight rows stream past them;
+/// each weight row is unpacked once per block, so blocks are not too small.
+int64_t prefillRowsFor(int64_t stride) { return std::clamp<int64_t>((512 << 10) / stride / 4 * 4, 32, 128); }
+
+/// Supergroups per K-chunk: a 3-row weight tile of one chunk (3 x 8 x 704
+/// bytes) stays in L1 while the activation block streams from L2.
+constexpr int64_t kChunkSupergroups = 8;
 
 template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1) {
   const int64_t groups = groupsOf(a.K), supergroups = supergroupsOf(a.K), stride = supergroups * kSuperRecord;
@@ -850,30 +855,42 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   // 3 weight vectors and one activation vector in the 32 registers.
   constexpr int kNR = 3, kMR = 4;
   const Transposer t;
-  std::vector<SuperWeights> buffer(static_cast<size_t>(kNR * supergroups));
-  const SuperWeights *rows[kNR] = {buffer.data(), buffer.data() + supergroups, buffer.data() + 2 * supergroups};
-  for (int64_t mb = 0; mb < a.M; mb += kPrefillRows) {
-    const int64_t me = std::min(a.M, mb + kPrefillRows);
-    for (int64_t n = n0; n < n1; n += kNR) {
-      const int64_t nr = std::min<int64_t>(kNR, n1 - n);
-      for (int64_t j = 0; j < nr; ++j) {
-        const F w(a, n + j);
-        for (int64_t sg = 0; sg < supergroups; ++sg)
-          unpackSuper(w, groups, sg, t, buffer[j * supergroups + sg]);
-      }
-      for (int64_t m0 = mb; m0 < me; m0 += kMR) {
-        const int64_t mr = std::min<int64_t>(kMR, me - m0);
-        float out[kNR * 4];
-        if (nr == 3)
-          superTileM<F, 3>(rows, act + m0 * stride, stride, supergroups, mr, out);
-        else if (nr == 2)
-          superTileM<F, 2>(rows, act + m0 * stride, stride, supergroups, mr, out);
-        else
-          superTileM<F, 1>(rows, act + m0 * stride, stride, supergroups, mr, out);
+  const int64_t chunk = std::min(kChunkSupergroups, supergroups);
+  std::vector<SuperWeights> buffer(static_cast<size_t>(kNR * chunk));
+  const SuperWeights *rows[kNR] = {buffer.data(), buffer.data() + chunk, buffer.data() + 2 * chunk};
+  const int64_t blockRows = prefillRowsFor(chunk * kSuperRecord);
+  for (int64_t c0 = 0; c0 < supergroups; c0 += chunk) {
+    const int64_t count = std::min(chunk, supergroups - c0);
+    for (int64_t mb = 0; mb < a.M; mb += blockRows) {
+      const int64_t me = std::min(a.M, mb + blockRows);
+      for (int64_t n = n0; n < n1; n += kNR) {
+        const int64_t nr = std::min<int64_t>(kNR, n1 - n);
         for (int64_t j = 0; j < nr; ++j) {
-          const float b = a.bias ? a.bias[n + j] : 0.f;
-          for (int64_t r = 0; r < mr; ++r)
-            a.y[(m0 + r) * a.N + n + j] = out[j * 4 + r] + b;
+          const F w(a, n + j);
+          for (int64_t sg = 0; sg < count; ++sg)
+            unpackSuper(w, groups, c0 + sg, t, buffer[j * chunk + sg]);
+        }
+        for (int64_t m0 = mb; m0 < me; m0 += kMR) {
+          const int64_t mr = std::min<int64_t>(kMR, me - m0);
+          const uint8_t *x = act + m0 * stride + c0 * kSuperRecord;
+          float out[kNR * 4];
+          if (nr == 3)
+            superTileM<F, 3>(rows, x, stride, count, mr, out);
+          else if (nr == 2)
+            superTileM<F, 2>(rows, x, stride, count, mr, out);
+          else
+            superTileM<F, 1>(rows, x, stride, count, mr, out);
+          for (int64_t j = 0; j < nr; ++j) {
+            float *y = a.y + m0 * a.N + n + j;
+            if (c0 == 0) {
+              const float b = a.bias ? a.bias[n + j] : 0.f;
+              for (int64_t r = 0; r < mr; ++r)
+                y[r * a.N] = out[j * 4 + r] + b;
+            } else {
+              for (int64_t r = 0; r < mr; ++r)
+                y[r * a.N] += out[j * 4 + r];
+            }
+          }
         }
       }
     }
