@@ -19,7 +19,7 @@
 //
 // Run it with bench/run-matmul-bench.sh (builds the ORT side's venv and runs
 // both); alone: build/bench/MatmulBench [--quick] [--ort FILE]
-// [--threads 1,2] [--formats q4_0,q8_0] [--m 1,16,512].
+// [--threads 1,2] [--formats q4_0,q8_0] [--m 1,16,512] [--shapes 4096x4096].
 //
 // Int8 peak. One VPDPBUSD on a 512-bit register does 64 multiply-adds (128
 // int8 ops). The peak is (VPDPBUSD per cycle) x 128 x clock x cores. Zen 5
@@ -393,12 +393,16 @@ int main(int argc, char **argv) {
       o.ms.clear();
       for (const std::string &t : split(next()))
         o.ms.push_back(std::atoll(t.c_str()));
+    } else if (a == "--shapes") { // NxK,NxK
+      o.shapes.clear();
+      for (const std::string &t : split(next()))
+        o.shapes.push_back({std::atoll(t.c_str()), std::atoll(t.c_str() + t.find('x') + 1)});
     } else if (a == "--formats") {
       o.formats = split(next());
     } else if (a == "--no-portable") {
       o.portable = false;
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--ort FILE] [--threads 1,2] [--m 1,16,512] [--formats a,b] "
+      std::fprintf(stderr, "usage: %s [--quick] [--ort FILE] [--threads 1,2] [--m 1,16,512] [--shapes NxK,..] [--formats a,b] "
                            "[--no-portable]\n",
                    argv[0]);
       return 2;

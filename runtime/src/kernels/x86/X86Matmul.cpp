@@ -50,6 +50,11 @@ namespace {
 
 constexpr int64_t kGroup = 128;
 constexpr int64_t kRecord = 448;
+/// The decode path keeps a compact copy (the record's x0, x1, then init0,
+/// init1, dx, xs as 4 values each, expanded in registers): 192 bytes per 128
+/// elements, so a row of K = 11008 (16.5 KB) stays in L1 beside the weight
+/// stream (the 448-byte records thrashed it from K ~ 6000 on).
+constexpr int64_t kDecodeRecord = 192;
 
 enum class Perm { Natural, Nibble32, EvenOdd32, Q4K };
 
@@ -232,7 +237,7 @@ void transposeActivations(const uint8_t *records, int64_t supergroups, uint8_t *
 /// Quantizes rows [m0, m1) of x into their records.
 void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, int offset, int64_t m0,
                  int64_t m1) {
-  const int64_t K = a.K, groups = groupsOf(K), stride = groups * kRecord;
+  const int64_t K = a.K, groups = groupsOf(K), stride = groups * kDecodeRecord;
   const PermTables &t = kPermTables[static_cast<int>(perm)];
   const __m512i idx0 = load64(t.idx0.b), idx1 = load64(t.idx1.b);
   const __m512i dxIdx0 = load64(t.dx0.i), dxIdx1 = load64(t.dx1.i);
@@ -240,13 +245,13 @@ void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, i
   const __m512 absMask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   const bool transposed = usePrefill(a);
   const int64_t supergroups = supergroupsOf(K);
-  std::vector<Bytes64> temp(transposed ? static_cast<size_t>(supergroups * 4 * kRecord / 64) : 0);
+  std::vector<Bytes64> temp(transposed ? static_cast<size_t>(supergroups * 4 * kRecord / 64) : kRecord / 64);
   for (int64_t m = m0; m < m1; ++m) {
     const float *x = a.x + m * K;
-    uint8_t *record = transposed ? reinterpret_cast<uint8_t *>(temp.data()) : buffer + m * stride;
     if (transposed)
-      std::memset(record, 0, temp.size() * 64);
-    for (int64_t g = 0; g < groups; ++g, record += kRecord) {
+      std::memset(temp.data(), 0, temp.size() * 64);
+    for (int64_t g = 0; g < groups; ++g) {
+      uint8_t *record = reinterpret_cast<uint8_t *>(temp.data()) + (transposed ? g * kRecord : 0);
       alignas(64) int8_t q[128];
       alignas(16) float dx[4], xs[4];
       for (int b = 0; b < 4; ++b) {
@@ -294,6 +299,17 @@ void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, i
       _mm512_store_ps(record + 256, _mm512_permutexvar_ps(dxIdx0, dx4));
       _mm512_store_ps(record + 320, _mm512_permutexvar_ps(dxIdx1, dx4));
       _mm512_store_ps(record + 384, _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_load_ps(xs))));
+      if (!transposed) {
+        uint8_t *compact = buffer + m * stride + g * kDecodeRecord;
+        _mm512_store_si512(compact, x0);
+        _mm512_store_si512(compact + 64, x1);
+        _mm_store_si128(reinterpret_cast<__m128i *>(compact + 128),
+                        _mm512_castsi512_si128(_mm512_maskz_compress_epi32(0x1111, load64(record + 128))));
+        _mm_store_si128(reinterpret_cast<__m128i *>(compact + 144),
+                        _mm512_castsi512_si128(_mm512_maskz_compress_epi32(0x1111, load64(record + 192))));
+        _mm_store_ps(reinterpret_cast<float *>(compact + 160), _mm_load_ps(dx));
+        _mm_store_ps(reinterpret_cast<float *>(compact + 176), _mm_load_ps(xs));
+      }
     }
     if (transposed)
       transposeActivations(reinterpret_cast<const uint8_t *>(temp.data()), supergroups,
@@ -329,7 +345,7 @@ void prepareActivations(const lowbit_dispatch_context *ctx, const MatmulArgs &a,
 }
 
 int64_t preparedBytes(const MatmulArgs &a) {
-  return usePrefill(a) ? a.M * supergroupsOf(a.K) * kSuperRecord : a.M * groupsOf(a.K) * kRecord;
+  return usePrefill(a) ? a.M * supergroupsOf(a.K) * kSuperRecord : a.M * groupsOf(a.K) * kDecodeRecord;
 }
 
 //===----------------------------------------------------------------------===//
@@ -689,25 +705,38 @@ struct Q6_KTraits {
 /// out[r] = row . activation row r, for MR activation rows.
 template <class F, int MR>
 inline void dotRows(const F &w, const uint8_t *act, int64_t stride, int64_t groups, float *out) {
+  const PermTables &t = kPermTables[static_cast<int>(F::kPerm)];
+  const __m512i dxIdx0 = load64(t.dx0.i), dxIdx1 = load64(t.dx1.i);
   __m512 acc[MR];
   for (int r = 0; r < MR; ++r)
     acc[r] = _mm512_setzero_ps();
   for (int64_t g = 0; g < groups; ++g) {
     const Unpacked u = w.load(g);
     for (int r = 0; r < MR; ++r) {
-      const uint8_t *rec = act + r * stride + g * kRecord;
+      const uint8_t *rec = act + r * stride + g * kDecodeRecord;
+      const __m512i init0 = _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
+                                                                   reinterpret_cast<const __m128i *>(rec + 128))));
+      const __m512 dx4 = _mm512_broadcast_f32x4(_mm_load_ps(reinterpret_cast<const float *>(rec + 160)));
       if constexpr (F::kShared) {
-        __m512i i = _mm512_dpbusd_epi32(load64(rec + 128), u.w0, load64(rec));
+        __m512i i = _mm512_dpbusd_epi32(init0, u.w0, load64(rec));
         i = _mm512_dpbusd_epi32(i, u.w1, load64(rec + 64));
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(u.s0, _mm512_load_ps(rec + 256)), acc[r]);
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(u.s0, _mm512_permutexvar_ps(dxIdx0, dx4)),
+                                 acc[r]);
       } else {
-        const __m512i i0 = _mm512_dpbusd_epi32(load64(rec + 128), u.w0, load64(rec));
-        const __m512i i1 = _mm512_dpbusd_epi32(load64(rec + 192), u.w1, load64(rec + 64));
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, _mm512_load_ps(rec + 256)), acc[r]);
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(u.s1, _mm512_load_ps(rec + 320)), acc[r]);
+        const __m512i init1 = _mm512_maskz_expand_epi32(
+            0x1111, _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i *>(rec + 144))));
+        const __m512i i0 = _mm512_dpbusd_epi32(init0, u.w0, load64(rec));
+        const __m512i i1 = _mm512_dpbusd_epi32(init1, u.w1, load64(rec + 64));
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, _mm512_permutexvar_ps(dxIdx0, dx4)),
+                                 acc[r]);
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(u.s1, _mm512_permutexvar_ps(dxIdx1, dx4)),
+                                 acc[r]);
       }
       if constexpr (F::kHasMin)
-        acc[r] = _mm512_fmadd_ps(u.mv, _mm512_load_ps(rec + 384), acc[r]);
+        acc[r] = _mm512_fmadd_ps(u.mv,
+                                 _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_load_ps(
+                                                                    reinterpret_cast<const float *>(rec + 176)))),
+                                 acc[r]);
     }
   }
   for (int r = 0; r < MR; ++r)
@@ -898,7 +927,7 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
 }
 
 template <class F> void rowsKernel(const MatmulArgs &a, int64_t n0, int64_t n1, float *) {
-  const int64_t groups = groupsOf(a.K), stride = groups * kRecord;
+  const int64_t groups = groupsOf(a.K), stride = groups * kDecodeRecord;
   const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
   constexpr int kMR = 4;
   if (!usePrefill(a)) {
