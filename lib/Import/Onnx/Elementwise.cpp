@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
@@ -262,6 +263,42 @@ LogicalResult importShapeArithmetic(NodeContext &ctx, const ElementwiseSpec &spe
   return success();
 }
 
+/// Whether a tracked shape element is a tensor's dimension (never negative).
+bool isDimension(OpFoldResult v) {
+  auto value = dyn_cast<Value>(v);
+  return value && value.getDefiningOp<tensor::DimOp>();
+}
+
+/// Equal over shape vectors, decided at import time where it can be: known
+/// elements compare, and a dimension never equals a negative constant.
+/// torch.onnx exports `t.expand(batch, -1)` as Where(Equal(s, -1), 1, s) over
+/// a shape s with a dynamic batch (transformers' causal mask); folding the
+/// Equal lets importWhere keep s tracked, so Expand gets its shape. Fails,
+/// without a diagnostic, when an element cannot be decided.
+LogicalResult importShapeEqual(NodeContext &ctx, const ElementwiseSpec &spec) {
+  if (spec.name != "Equal")
+    return failure();
+  std::optional<SmallVector<OpFoldResult>> a = ctx.shapeElements(0), b = ctx.shapeElements(1);
+  if (!a || !b || (a->size() != b->size() && a->size() != 1 && b->size() != 1))
+    return failure();
+  SmallVector<int64_t> result;
+  for (size_t i = 0, e = std::max(a->size(), b->size()); i < e; ++i) {
+    OpFoldResult x = (*a)[a->size() == 1 ? 0 : i], y = (*b)[b->size() == 1 ? 0 : i];
+    std::optional<int64_t> cx = getConstantIntValue(x), cy = getConstantIntValue(y);
+    if (cx && cy)
+      result.push_back(*cx == *cy);
+    else if ((cx && *cx < 0 && isDimension(y)) || (cy && *cy < 0 && isDimension(x)))
+      result.push_back(0);
+    else
+      return failure();
+  }
+  bool scalar = ctx.type(0).getRank() == 0 && ctx.type(1).getRank() == 0;
+  SmallVector<int64_t> shape = scalar ? SmallVector<int64_t>{} : SmallVector<int64_t>{int64_t(result.size())};
+  DenseElementsAttr attr = intConstant(ctx.builder().getI1Type(), shape, result);
+  ctx.setOutput(0, materialize(ctx.builder(), ctx.loc(), attr), onnx::TensorProto::BOOL, attr);
+  return success();
+}
+
 FailureOr<Value> buildPow(NodeContext &ctx, ValueRange operands, Type resultElement) {
   bool square = isSquare(ctx);
   DType baseDType = ctx.dtype(0), exponentDType = ctx.dtype(1);
@@ -322,6 +359,8 @@ LogicalResult importElementwise(NodeContext &ctx) {
 
   if (succeeded(importShapeArithmetic(ctx, spec)))
     return success();
+  if (succeeded(importShapeEqual(ctx, spec)))
+    return success();
 
   auto build = [&](ValueRange operands) -> FailureOr<Value> {
     if (spec.name == "Pow")
@@ -353,6 +392,23 @@ LogicalResult importWhere(NodeContext &ctx) {
                    [](ArrayRef<int64_t> v) { return v[0] ? v[1] : v[2]; })) {
     ctx.setOutput(0, materialize(ctx.builder(), ctx.loc(), folded), ctx.dtype(1), folded);
     return success();
+  }
+  // A known condition choosing between shape vectors keeps them tracked
+  // (torch.onnx's expand(-1): see importShapeEqual).
+  std::optional<SmallVector<OpFoldResult>> x = ctx.shapeElements(1), y = ctx.shapeElements(2);
+  if (DenseElementsAttr cond = ctx.constant(0); cond && x && y && cond.getType().getRank() <= 1) {
+    SmallVector<int64_t> bits = *intValues(cond);
+    size_t n = std::max({bits.size(), x->size(), y->size()});
+    if ((bits.size() == 1 || bits.size() == n) && (x->size() == 1 || x->size() == n) &&
+        (y->size() == 1 || y->size() == n)) {
+      SmallVector<OpFoldResult> picked;
+      for (size_t i = 0; i < n; ++i)
+        picked.push_back(bits[bits.size() == 1 ? 0 : i] ? (*x)[x->size() == 1 ? 0 : i]
+                                                        : (*y)[y->size() == 1 ? 0 : i]);
+      bool scalar = ctx.type(0).getRank() == 0 && ctx.type(1).getRank() == 0 && ctx.type(2).getRank() == 0;
+      ctx.setShapeOutput(0, picked, ctx.dtype(1), scalar);
+      return success();
+    }
   }
   FailureOr<Value> result = buildElementwise(
       ctx, {ctx.value(0), ctx.value(1), ctx.value(2)}, element,
