@@ -475,26 +475,29 @@ template <FormatKind Kind> struct Legacy32 {
 };
 
 /// Q8_0: codes are signed bytes; x ^ 0x80 makes them unsigned, offset 128.
+/// Laid out like the nibble formats (x0 lane l = first 16 codes of block l,
+/// x1 = last 16), so both vectors feed one accumulator.
 struct Q8_0Traits {
   static constexpr bool kHasMin = false;
-  static constexpr Perm kPerm = Perm::Natural;
-  static constexpr bool kShared = false;
+  static constexpr Perm kPerm = Perm::Nibble32;
+  static constexpr bool kShared = true;
   static constexpr int kOffset = 128;
 
   struct Tables {
-    Bytes64 codes01, codes23, scales01, scales23;
+    Bytes64 first, second, scales;
   };
   static const Tables &tables() {
     static const Tables t = [] {
       Tables t{};
-      // z0 = p[0, 64), z1 = p[64, 128), z2 = p[72, 136).
-      t.codes01 = makeIndex([](int r) { return 34 * (r / 32) + 2 + r % 32; });
-      t.codes23 = makeIndex([](int r) {
-        const int b = 34 * (2 + r / 32) + 2 + r % 32;
-        return b < 128 ? b - 64 : 64 + b - 72;
+      // First halves (bytes 2..17, 36..51, 70..85, 104..119 of the group)
+      // from z0 = p[0, 64) and z1 = p[64, 128); second halves (18..33,
+      // 52..67, 86..101, 120..135) from z2 = p[18, 82) and z3 = p[72, 136).
+      t.first = makeIndex([](int r) { return 34 * (r / 16) + 2 + r % 16; });
+      t.second = makeIndex([](int r) {
+        const int b = 34 * (r / 16) + 18 + r % 16;
+        return b < 82 ? b - 18 : 64 + b - 72;
       });
-      t.scales01 = makeIndex([](int r) { return r < 32 ? 34 * (r / 16) + r % 2 : 0; });
-      t.scales23 = makeIndex([](int r) { return r < 32 ? 34 * (2 + r / 16) + r % 2 - 64 : 0; });
+      t.scales = makeIndex([](int r) { return r < 32 ? 34 * (r / 8) + r % 2 : 0; });
       return t;
     }();
     return t;
@@ -502,26 +505,25 @@ struct Q8_0Traits {
 
   const uint8_t *row;
   int64_t rowBytes;
-  __m512i c01, c23, s01, s23;
+  __m512i first, second, scales;
 
   Q8_0Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
     const Tables &t = tables();
-    c01 = load64(t.codes01.b);
-    c23 = load64(t.codes23.b);
-    s01 = load64(t.scales01.b);
-    s23 = load64(t.scales23.b);
+    first = load64(t.first.b);
+    second = load64(t.second.b);
+    scales = load64(t.scales.b);
   }
 
   Unpacked load(int64_t g) const {
     const int64_t at = 136 * g, avail = rowBytes - at;
     const uint8_t *p = row + at;
-    const __m512i z0 = loadUpTo(p, avail), z1 = loadUpTo(p + 64, avail - 64), z2 = loadUpTo(p + 72, avail - 72);
+    const __m512i z0 = loadUpTo(p, avail), z1 = loadUpTo(p + 64, avail - 64);
+    const __m512i z2 = loadUpTo(p + 18, avail - 18), z3 = loadUpTo(p + 72, avail - 72);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     Unpacked u;
-    u.w0 = _mm512_xor_si512(_mm512_permutex2var_epi8(z0, c01, z1), flip);
-    u.w1 = _mm512_xor_si512(_mm512_permutex2var_epi8(z1, c23, z2), flip);
-    u.s0 = halfsToFloats(_mm512_permutexvar_epi8(s01, z0));
-    u.s1 = halfsToFloats(_mm512_permutexvar_epi8(s23, z1));
+    u.w0 = _mm512_xor_si512(_mm512_permutex2var_epi8(z0, first, z1), flip);
+    u.w1 = _mm512_xor_si512(_mm512_permutex2var_epi8(z2, second, z3), flip);
+    u.s0 = u.s1 = halfsToFloats(_mm512_permutex2var_epi8(z0, scales, z1));
     u.mv = _mm512_setzero_ps();
     return u;
   }
