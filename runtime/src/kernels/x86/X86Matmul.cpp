@@ -870,14 +870,13 @@ inline void superTileM(const SuperWeights *const *w, const uint8_t *act, int64_t
   }
 }
 
-/// Activation rows per prefill block: their records (about half of L2 on
-/// Zen 5) stay in L2 while the workgroup's weight rows stream past them;
-/// each weight row is unpacked once per block, so blocks are not too small.
-int64_t prefillRowsFor(int64_t stride) { return std::clamp<int64_t>((512 << 10) / stride / 4 * 4, 32, 128); }
-
-/// Supergroups per K-chunk: a 3-row weight tile of one chunk (3 x 8 x 704
-/// bytes) stays in L1 while the activation block streams from L2.
+/// Supergroups per K-chunk: a 4-row activation tile of one chunk
+/// (4 x 8 x 832 bytes) stays in L1 while the unpacked weight rows of the
+/// block stream past it from L2.
 constexpr int64_t kChunkSupergroups = 8;
+/// Weight rows unpacked at a time (a multiple of 3): 48 x 8 x 704 bytes,
+/// a third of L2.
+constexpr int64_t kBlockRows = 48;
 
 template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1) {
   const int64_t groups = groupsOf(a.K), supergroups = supergroupsOf(a.K), stride = supergroups * kSuperRecord;
@@ -887,23 +886,24 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   constexpr int kNR = 3, kMR = 4;
   const Transposer t;
   const int64_t chunk = std::min(kChunkSupergroups, supergroups);
-  std::vector<SuperWeights> buffer(static_cast<size_t>(kNR * chunk));
-  const SuperWeights *rows[kNR] = {buffer.data(), buffer.data() + chunk, buffer.data() + 2 * chunk};
-  const int64_t blockRows = prefillRowsFor(chunk * kSuperRecord);
+  std::vector<SuperWeights> buffer(static_cast<size_t>(kBlockRows * chunk));
   for (int64_t c0 = 0; c0 < supergroups; c0 += chunk) {
     const int64_t count = std::min(chunk, supergroups - c0);
-    for (int64_t mb = 0; mb < a.M; mb += blockRows) {
-      const int64_t me = std::min(a.M, mb + blockRows);
-      for (int64_t n = n0; n < n1; n += kNR) {
-        const int64_t nr = std::min<int64_t>(kNR, n1 - n);
-        for (int64_t j = 0; j < nr; ++j) {
-          const F w(a, n + j);
-          for (int64_t sg = 0; sg < count; ++sg)
-            unpackSuper(w, groups, c0 + sg, t, buffer[j * chunk + sg]);
-        }
-        for (int64_t m0 = mb; m0 < me; m0 += kMR) {
-          const int64_t mr = std::min<int64_t>(kMR, me - m0);
-          const uint8_t *x = act + m0 * stride + c0 * kSuperRecord;
+    for (int64_t nb = n0; nb < n1; nb += kBlockRows) {
+      const int64_t ne = std::min(n1, nb + kBlockRows);
+      for (int64_t n = nb; n < ne; ++n) {
+        const F w(a, n);
+        for (int64_t sg = 0; sg < count; ++sg)
+          unpackSuper(w, groups, c0 + sg, t, buffer[(n - nb) * chunk + sg]);
+      }
+      for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
+        const int64_t mr = std::min<int64_t>(kMR, a.M - m0);
+        const uint8_t *x = act + m0 * stride + c0 * kSuperRecord;
+        for (int64_t n = nb; n < ne; n += kNR) {
+          const int64_t nr = std::min<int64_t>(kNR, ne - n);
+          const SuperWeights *rows[kNR];
+          for (int64_t j = 0; j < kNR; ++j)
+            rows[j] = buffer.data() + (n - nb + std::min<int64_t>(j, nr - 1)) * chunk;
           float out[kNR * 4];
           if (nr == 3)
             superTileM<F, 3>(rows, x, stride, count, mr, out);
