@@ -22,8 +22,8 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 # Every model of the lit tests' generator, at the opset its test uses.
 OPSETS = {"SplitNumOutputs": 18, "QuantizeLinearBlocked": 21, "QuantizeLinearInt4": 21, "ScatterNDAdd": 16}
 SEEDS = [(name, OPSETS.get(name, 17)) for name in sorted(make_model.MODELS)]
-PREFIXES = 48
-FLIPS = 96
+PREFIXES = 32
+FLIPS = 64
 # What a flipped byte becomes, in turn: bit-inverted, zero, a varint
 # continuation, a large field number.
 PATTERNS = [lambda b: b ^ 0xFF, lambda b: 0, lambda b: 0x80 | b, lambda b: 0x7F]

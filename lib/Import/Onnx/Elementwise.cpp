@@ -12,11 +12,13 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
+#include <limits>
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -145,6 +147,31 @@ Value sigmoid(OpBuilder &b, Location l, ValueRange a, bool) {
   Value denom = arith::AddFOp::create(b, l, scalarConstant(b, l, t, 1), e);
   return arith::DivFOp::create(b, l, scalarConstant(b, l, t, 1), denom);
 }
+Value logicalXor(OpBuilder &b, Location l, ValueRange a, bool) { return arith::XOrIOp::create(b, l, a[0], a[1]); }
+Value sign(OpBuilder &b, Location l, ValueRange a, bool isUnsigned) {
+  Type t = a[0].getType();
+  Value zero = scalarConstant(b, l, t, 0), one = scalarConstant(b, l, t, 1), minusOne = scalarConstant(b, l, t, -1);
+  Value positive, negative;
+  if (isFloat(a[0])) {
+    positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, a[0], zero);
+    negative = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, a[0], zero);
+  } else {
+    positive = arith::CmpIOp::create(b, l, isUnsigned ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt, a[0], zero);
+    negative = isUnsigned ? arith::ConstantIntOp::create(b, l, 0, 1).getResult()
+                          : arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, a[0], zero).getResult();
+  }
+  Value r = arith::SelectOp::create(b, l, negative, minusOne, zero);
+  r = arith::SelectOp::create(b, l, positive, one, r);
+  // NaN stays NaN.
+  return isFloat(a[0]) ? arith::SelectOp::create(b, l, arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, a[0], a[0]), a[0], r).getResult() : r;
+}
+Value softplus(OpBuilder &b, Location l, ValueRange a, bool) {
+  return math::Log1pOp::create(b, l, math::ExpOp::create(b, l, a[0]));
+}
+Value softsign(OpBuilder &b, Location l, ValueRange a, bool) {
+  Value denom = arith::AddFOp::create(b, l, scalarConstant(b, l, a[0].getType(), 1), math::AbsFOp::create(b, l, a[0]));
+  return arith::DivFOp::create(b, l, a[0], denom);
+}
 Value isNaN(OpBuilder &b, Location l, ValueRange a, bool) {
   return arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, a[0], a[0]);
 }
@@ -192,6 +219,23 @@ const ElementwiseSpec kSpecs[] = {
     {"Sigmoid", ElementwiseSpec::FloatOnly, 1, sigmoid, nullptr},
     {"Reciprocal", ElementwiseSpec::FloatOnly, 1, reciprocal, nullptr},
     {"IsNaN", ElementwiseSpec::FloatOnly, 1, isNaN, nullptr},
+    {"Xor", ElementwiseSpec::Logical, 2, logicalXor, [](ArrayRef<int64_t> v) -> int64_t { return (v[0] != 0) != (v[1] != 0); }},
+    {"Sum", ElementwiseSpec::Arithmetic, 0, add, [](ArrayRef<int64_t> v) { return int64_t(uint64_t(v[0]) + uint64_t(v[1])); }},
+    {"Sign", ElementwiseSpec::AnyNumeric, 1, sign, [](ArrayRef<int64_t> v) -> int64_t { return (v[0] > 0) - (v[0] < 0); }},
+    {"Floor", ElementwiseSpec::FloatOnly, 1, unaryMath<math::FloorOp>, nullptr},
+    {"Ceil", ElementwiseSpec::FloatOnly, 1, unaryMath<math::CeilOp>, nullptr},
+    {"Round", ElementwiseSpec::FloatOnly, 1, unaryMath<math::RoundEvenOp>, nullptr},
+    {"Tan", ElementwiseSpec::FloatOnly, 1, unaryMath<math::TanOp>, nullptr},
+    {"Asin", ElementwiseSpec::FloatOnly, 1, unaryMath<math::AsinOp>, nullptr},
+    {"Acos", ElementwiseSpec::FloatOnly, 1, unaryMath<math::AcosOp>, nullptr},
+    {"Atan", ElementwiseSpec::FloatOnly, 1, unaryMath<math::AtanOp>, nullptr},
+    {"Sinh", ElementwiseSpec::FloatOnly, 1, unaryMath<math::SinhOp>, nullptr},
+    {"Cosh", ElementwiseSpec::FloatOnly, 1, unaryMath<math::CoshOp>, nullptr},
+    {"Asinh", ElementwiseSpec::FloatOnly, 1, unaryMath<math::AsinhOp>, nullptr},
+    {"Acosh", ElementwiseSpec::FloatOnly, 1, unaryMath<math::AcoshOp>, nullptr},
+    {"Atanh", ElementwiseSpec::FloatOnly, 1, unaryMath<math::AtanhOp>, nullptr},
+    {"Softplus", ElementwiseSpec::FloatOnly, 1, softplus, nullptr},
+    {"Softsign", ElementwiseSpec::FloatOnly, 1, softsign, nullptr},
 };
 // clang-format on
 
@@ -500,9 +544,229 @@ LogicalResult importGelu(NodeContext &ctx) {
   return success();
 }
 
+/// A float unary op whose body reads attributes.
+LogicalResult importFloatUnary(NodeContext &ctx, llvm::function_ref<Value(OpBuilder &, Location, Value)> body) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  if (!isFloatDType(ctx.dtype(0)))
+    return ctx.emitError() << "needs a float input, got " << dtypeName(ctx.dtype(0));
+  FailureOr<Value> result = buildElementwise(ctx, {ctx.value(0)}, ctx.type(0).getElementType(),
+                                             [&](OpBuilder &b, Location l, ValueRange a) { return body(b, l, a[0]); });
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result, ctx.dtype(0));
+  return success();
+}
+
+Value constantLike(OpBuilder &b, Location l, Value like, double v) { return scalarConstant(b, l, like.getType(), v); }
+
+LogicalResult importLeakyRelu(NodeContext &ctx) {
+  double alpha = ctx.floatAttr("alpha", 0.01f);
+  return importFloatUnary(ctx, [&](OpBuilder &b, Location l, Value x) -> Value {
+    Value negative = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, x, constantLike(b, l, x, 0));
+    return arith::SelectOp::create(b, l, negative, arith::MulFOp::create(b, l, x, constantLike(b, l, x, alpha)), x);
+  });
+}
+
+/// Elu and Selu: gamma * (x > 0 ? x : alpha * (exp(x) - 1)).
+template <bool IsSelu> LogicalResult importElu(NodeContext &ctx) {
+  double alpha = ctx.floatAttr("alpha", IsSelu ? 1.67326319217681884765625f : 1.0f);
+  double gamma = IsSelu ? ctx.floatAttr("gamma", 1.05070102214813232421875f) : 1.0;
+  return importFloatUnary(ctx, [&](OpBuilder &b, Location l, Value x) -> Value {
+    Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, constantLike(b, l, x, 0));
+    Value expm1 = math::ExpM1Op::create(b, l, x);
+    Value r = arith::SelectOp::create(b, l, positive, x, arith::MulFOp::create(b, l, expm1, constantLike(b, l, x, alpha)));
+    return IsSelu ? arith::MulFOp::create(b, l, r, constantLike(b, l, x, gamma)).getResult() : r;
+  });
+}
+
+/// HardSigmoid: max(0, min(1, alpha * x + beta)); HardSwish: x * HardSigmoid
+/// with alpha 1/6, beta 0.5.
+template <bool IsSwish> LogicalResult importHardSigmoid(NodeContext &ctx) {
+  double alpha = IsSwish ? 1.0 / 6 : ctx.floatAttr("alpha", 0.2f), beta = IsSwish ? 0.5 : ctx.floatAttr("beta", 0.5f);
+  return importFloatUnary(ctx, [&](OpBuilder &b, Location l, Value x) -> Value {
+    Value y = arith::AddFOp::create(b, l, arith::MulFOp::create(b, l, x, constantLike(b, l, x, alpha)),
+                                    constantLike(b, l, x, beta));
+    y = arith::MaximumFOp::create(b, l, arith::MinimumFOp::create(b, l, y, constantLike(b, l, x, 1)),
+                                  constantLike(b, l, x, 0));
+    return IsSwish ? arith::MulFOp::create(b, l, x, y).getResult() : y;
+  });
+}
+
+LogicalResult importThresholdedRelu(NodeContext &ctx) {
+  double alpha = ctx.floatAttr("alpha", 1.0f);
+  return importFloatUnary(ctx, [&](OpBuilder &b, Location l, Value x) -> Value {
+    Value above = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, constantLike(b, l, x, alpha));
+    return arith::SelectOp::create(b, l, above, x, constantLike(b, l, x, 0));
+  });
+}
+
+LogicalResult importIsInf(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  if (!isFloatDType(ctx.dtype(0)))
+    return ctx.emitError() << "needs a float input, got " << dtypeName(ctx.dtype(0));
+  bool positive = ctx.intAttr("detect_positive", 1) != 0, negative = ctx.intAttr("detect_negative", 1) != 0;
+  FailureOr<Value> result = buildElementwise(ctx, {ctx.value(0)}, ctx.builder().getI1Type(),
+                                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    Value inf = constantLike(b, l, a[0], std::numeric_limits<double>::infinity());
+    Value isPos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, a[0], inf);
+    Value isNeg = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, a[0], arith::NegFOp::create(b, l, inf));
+    Value no = arith::ConstantIntOp::create(b, l, 0, 1);
+    return arith::OrIOp::create(b, l, positive ? isPos : no, negative ? isNeg : no);
+  });
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result, onnx::TensorProto::BOOL);
+  return success();
+}
+
+/// Clip(x, min?, max?): max(min(x, hi), lo) with whichever bounds are given.
+LogicalResult importClip(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  DType dtype = ctx.dtype(0);
+  if (dtype == onnx::TensorProto::BOOL)
+    return ctx.emitError() << "does not take a bool input";
+  SmallVector<Value> operands = {ctx.value(0)};
+  bool hasMin = ctx.hasInput(1), hasMax = ctx.hasInput(2);
+  for (size_t i : {size_t(1), size_t(2)}) {
+    if (!ctx.hasInput(i))
+      continue;
+    if (ctx.dtype(i) != dtype || ctx.type(i).getNumElements() != 1)
+      return ctx.emitError() << "input " << i << " must be a scalar of " << dtypeName(dtype);
+    operands.push_back(ctx.value(i));
+  }
+  bool isUnsigned = isUnsignedDType(dtype);
+  FailureOr<Value> result = buildElementwise(ctx, operands, ctx.type(0).getElementType(),
+                                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    Value x = a[0];
+    size_t next = 1;
+    if (hasMin)
+      x = maximum(b, l, {x, a[next++]}, isUnsigned);
+    if (hasMax)
+      x = minimum(b, l, {x, a[next++]}, isUnsigned);
+    return x;
+  });
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result, dtype);
+  return success();
+}
+
+/// Mod: fmod = 1 is C's fmod (sign of the dividend); fmod = 0 (integers
+/// only) takes the divisor's sign, like Python's %.
+LogicalResult importMod(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)))
+    return failure();
+  DType dtype = ctx.dtype(0);
+  if (ctx.dtype(1) != dtype || dtype == onnx::TensorProto::BOOL)
+    return ctx.emitError() << "needs two numeric inputs of one type";
+  bool fmod = ctx.intAttr("fmod", 0) != 0, isUnsigned = isUnsignedDType(dtype);
+  if (isFloatDType(dtype) && !fmod)
+    return ctx.emitError() << "needs fmod = 1 for float inputs";
+  FailureOr<Value> result = buildElementwise(ctx, {ctx.value(0), ctx.value(1)}, ctx.type(0).getElementType(),
+                                             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    if (isFloat(a[0]))
+      return arith::RemFOp::create(b, l, a[0], a[1]);
+    if (isUnsigned)
+      return arith::RemUIOp::create(b, l, a[0], a[1]);
+    Value r = arith::RemSIOp::create(b, l, a[0], a[1]);
+    if (fmod)
+      return r;
+    Value zero = constantLike(b, l, r, 0);
+    Value nonZero = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, r, zero);
+    Value signsDiffer = arith::XOrIOp::create(b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, r, zero),
+                                              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, a[1], zero));
+    Value fix = arith::AndIOp::create(b, l, nonZero, signsDiffer);
+    return arith::SelectOp::create(b, l, fix, arith::AddIOp::create(b, l, r, a[1]), r);
+  });
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result, dtype);
+  return success();
+}
+
+/// Mean of several inputs: their sum divided by the count.
+LogicalResult importMean(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(std::max<size_t>(ctx.numInputs(), 1))))
+    return failure();
+  DType dtype = ctx.dtype(0);
+  if (!isFloatDType(dtype))
+    return ctx.emitError() << "needs float inputs, got " << dtypeName(dtype);
+  Value acc = ctx.value(0);
+  Type element = ctx.type(0).getElementType();
+  for (size_t i = 1; i < ctx.numInputs(); ++i) {
+    if (ctx.dtype(i) != dtype)
+      return ctx.emitError() << "inputs have different element types";
+    FailureOr<Value> sum = buildElementwise(ctx, {acc, ctx.value(i)}, element, [](OpBuilder &b, Location l, ValueRange a) -> Value {
+      return arith::AddFOp::create(b, l, a[0], a[1]);
+    });
+    if (failed(sum))
+      return failure();
+    acc = *sum;
+  }
+  double count = ctx.numInputs();
+  FailureOr<Value> mean = buildElementwise(ctx, {acc}, element, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+    return arith::DivFOp::create(b, l, a[0], scalarConstant(b, l, element, count));
+  });
+  if (failed(mean))
+    return failure();
+  ctx.setOutput(0, *mean, dtype);
+  return success();
+}
+
+/// Dropout at inference: the identity, with an all-true mask. Training mode
+/// (a true training_mode input) is refused.
+LogicalResult importDropout(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  if (ctx.hasInput(2)) {
+    std::optional<SmallVector<int64_t>> training = ctx.constant(2) ? intValues(ctx.constant(2)) : std::nullopt;
+    if (!training || training->size() != 1 || (*training)[0])
+      return ctx.emitError() << "training_mode must be a known false: lowbit compiles for inference";
+  }
+  ctx.setOutput(0, ctx.value(0), ctx.dtype(0), ctx.constant(0));
+  if (ctx.numOutputs() > 1 && !ctx.node().output(1).empty()) {
+    OpBuilder &b = ctx.builder();
+    Value empty = tensor::EmptyOp::create(b, ctx.loc(), tensorSizes(b, ctx.loc(), ctx.value(0)), b.getI1Type());
+    Value mask = linalg::FillOp::create(b, ctx.loc(), arith::ConstantIntOp::create(b, ctx.loc(), 1, 1).getResult(), empty)
+                     .getResult(0);
+    ctx.setOutput(1, mask, onnx::TensorProto::BOOL);
+  }
+  return success();
+}
+
+/// CastLike: Cast to the second input's element type.
+LogicalResult importCastLike(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)))
+    return failure();
+  DType from = ctx.dtype(0), to = ctx.dtype(1);
+  Type toType = ctx.type(1).getElementType();
+  FailureOr<Value> result = buildElementwise(ctx, {ctx.value(0)}, toType, [&](OpBuilder &b, Location l, ValueRange a) {
+    return castScalar(b, l, a[0], from, to, toType);
+  });
+  if (failed(result))
+    return failure();
+  ctx.setOutput(0, *result, to);
+  return success();
+}
+
 } // namespace
 
 void addElementwiseOps(OpTable &table) {
+  table.add("", "LeakyRelu", importLeakyRelu);
+  table.add("", "Elu", importElu<false>);
+  table.add("", "Selu", importElu<true>);
+  table.add("", "HardSigmoid", importHardSigmoid<false>);
+  table.add("", "HardSwish", importHardSigmoid<true>);
+  table.add("", "ThresholdedRelu", importThresholdedRelu);
+  table.add("", "IsInf", importIsInf);
+  table.add("", "Clip", importClip);
+  table.add("", "Mod", importMod);
+  table.add("", "Mean", importMean);
+  table.add("", "Dropout", importDropout);
+  table.add("", "CastLike", importCastLike);
   for (const ElementwiseSpec &spec : kSpecs)
     table.add("", spec.name, importElementwise);
   table.add("", "Where", importWhere);

@@ -157,6 +157,60 @@ LogicalResult importReduceMaxOrMin(NodeContext &ctx) {
   return success();
 }
 
+/// ReduceProd, ReduceL1, ReduceL2, ReduceLogSum, ReduceLogSumExp and
+/// ReduceSumSquare (axes an input from opset 18): an elementwise map, a sum
+/// (a product for ReduceProd) and an elementwise finish.
+enum class ReduceKind { Prod, L1, L2, LogSum, LogSumExp, SumSquare };
+
+template <ReduceKind Kind> LogicalResult importReduceOther(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  DType dtype = ctx.dtype(0);
+  bool needsFloat = Kind == ReduceKind::L2 || Kind == ReduceKind::LogSum || Kind == ReduceKind::LogSumExp;
+  if (dtype == onnx::TensorProto::BOOL || (needsFloat && !isFloatDType(dtype)))
+    return ctx.emitError() << "does not take " << dtypeName(dtype) << " inputs";
+  FailureOr<SmallVector<bool>> reduced = reducedDims(ctx, 18);
+  if (failed(reduced))
+    return failure();
+  bool keepDims = ctx.intAttr("keepdims", 1) != 0;
+  Type element = ctx.type(0).getElementType();
+  bool isFloat = isa<FloatType>(element), isUnsigned = isUnsignedDType(dtype);
+  Value x = ctx.value(0);
+  if (Kind != ReduceKind::Prod && Kind != ReduceKind::LogSum) {
+    FailureOr<Value> mapped = buildElementwise(ctx, {x}, element, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+      switch (Kind) {
+      case ReduceKind::L1:
+        return isFloat ? math::AbsFOp::create(b, l, a[0]).getResult()
+                       : isUnsigned ? a[0] : math::AbsIOp::create(b, l, a[0]).getResult();
+      case ReduceKind::LogSumExp:
+        return math::ExpOp::create(b, l, a[0]);
+      default: // L2, SumSquare
+        return isFloat ? arith::MulFOp::create(b, l, a[0], a[0]).getResult()
+                       : arith::MulIOp::create(b, l, a[0], a[0]).getResult();
+      }
+    });
+    if (failed(mapped))
+      return failure();
+    x = *mapped;
+  }
+  auto multiply = [](OpBuilder &b, Location l, Value acc, Value v) -> Value {
+    return isa<FloatType>(v.getType()) ? arith::MulFOp::create(b, l, acc, v).getResult()
+                                       : arith::MulIOp::create(b, l, acc, v).getResult();
+  };
+  Value result = Kind == ReduceKind::Prod ? buildReduce(ctx.builder(), ctx.loc(), x, *reduced, keepDims, 1, multiply)
+                                          : buildReduce(ctx.builder(), ctx.loc(), x, *reduced, keepDims, 0, addValues);
+  if (Kind == ReduceKind::L2 || Kind == ReduceKind::LogSum || Kind == ReduceKind::LogSumExp) {
+    FailureOr<Value> finished = buildElementwise(ctx, {result}, element, [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+      return Kind == ReduceKind::L2 ? math::SqrtOp::create(b, l, a[0]).getResult() : math::LogOp::create(b, l, a[0]).getResult();
+    });
+    if (failed(finished))
+      return failure();
+    result = *finished;
+  }
+  ctx.setOutput(0, result, dtype);
+  return success();
+}
+
 /// Softmax and LogSoftmax (opset 13+: along one axis), computed stably:
 /// exp(x - max) / sum, or x - max - log(sum).
 template <bool IsLog>
@@ -295,6 +349,12 @@ LogicalResult importLayerNormalization(NodeContext &ctx) {
 } // namespace
 
 void addNormalizationOps(OpTable &table) {
+  table.add("", "ReduceProd", importReduceOther<ReduceKind::Prod>);
+  table.add("", "ReduceL1", importReduceOther<ReduceKind::L1>);
+  table.add("", "ReduceL2", importReduceOther<ReduceKind::L2>);
+  table.add("", "ReduceLogSum", importReduceOther<ReduceKind::LogSum>);
+  table.add("", "ReduceLogSumExp", importReduceOther<ReduceKind::LogSumExp>);
+  table.add("", "ReduceSumSquare", importReduceOther<ReduceKind::SumSquare>);
   table.add("", "LayerNormalization", importLayerNormalization);
   table.add("", "ReduceSum", importReduceSumOrMean<false>);
   table.add("", "ReduceMean", importReduceSumOrMean<true>);

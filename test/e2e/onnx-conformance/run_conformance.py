@@ -63,6 +63,8 @@ def node_ops(graph):
 SHAPE_OPERANDS = {
     "Reshape": {1}, "Expand": {1}, "Slice": {1, 2, 3, 4}, "Split": {1}, "Squeeze": {1},
     "Unsqueeze": {1}, "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
+    "ReduceProd": {1}, "ReduceL1": {1}, "ReduceL2": {1}, "ReduceLogSum": {1}, "ReduceLogSumExp": {1},
+    "ReduceSumSquare": {1},
     "CumSum": {1}, "ConstantOfShape": {0},
 }
 
@@ -149,6 +151,12 @@ def classify(test_dir, supported, work):
     version = opsets.get("")
     if version is not None and not MIN_OPSET <= version <= MAX_OPSET:
         reasons.append("opset %d (lowbit imports %d..%d)" % (version, MIN_OPSET, MAX_OPSET))
+    initial = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Dropout" and len(node.input) > 2 and node.input[2]:
+            mode = initial.get(node.input[2])
+            if mode is None or mode.any():
+                reasons.append("Dropout in training mode (lowbit compiles for inference)")
     for domain, op in sorted(set(node_ops(model.graph))):
         if "%s:%s" % (domain, op) not in supported:
             reasons.append(op if not domain else "%s:%s" % (domain, op))

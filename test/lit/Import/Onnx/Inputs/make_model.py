@@ -58,6 +58,31 @@ for _op in ["And", "Or"]:
 for _op in ["Neg", "Abs", "Exp", "Log", "Sin", "Cos", "Tanh", "Erf", "Sigmoid", "Relu",
             "Sqrt", "Reciprocal", "Identity", "Softmax", "LogSoftmax"]:
     MODELS[_op] = (lambda op: lambda: unary(op))(_op)
+for _op in ["Floor", "Ceil", "Round", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
+            "Softplus", "Softsign", "Sign", "HardSwish", "Elu", "Selu", "ThresholdedRelu"]:
+    MODELS[_op] = (lambda op: lambda: unary(op))(_op)
+MODELS["LeakyRelu"] = lambda: unary("LeakyRelu", alpha=0.1)
+MODELS["HardSigmoid"] = lambda: unary("HardSigmoid", alpha=0.25, beta=0.5)
+MODELS["IsInf"] = lambda: unary("IsInf", out_elem=B, detect_negative=0)
+MODELS["Xor"] = lambda: binary("Xor", [2, 3], [3], [2, 3], elem=B)
+MODELS["Mod"] = lambda: binary("Mod", ["batch", 3], [3], ["batch", 3], elem=TensorProto.INT32)
+MODELS["Sum"] = lambda: graph([helper.make_node("Sum", ["a", "b", "c"], ["y"], name="sum")],
+                              [value(n, F, ["batch", 3]) for n in "abc"], [value("y", F, ["batch", 3])])
+MODELS["Mean"] = lambda: graph([helper.make_node("Mean", ["a", "b"], ["y"], name="mean")],
+                               [value("a", F, ["batch", 3]), value("b", F, [3])], [value("y", F, ["batch", 3])])
+MODELS["Clip"] = lambda: graph([helper.make_node("Clip", ["x", "lo", "hi"], ["y"], name="clip")],
+                               [value("x", F, ["batch", 4])], [value("y", F, ["batch", 4])],
+                               [const("lo", np.array(0, dtype=np.float32)), const("hi", np.array(6, dtype=np.float32))])
+MODELS["Dropout"] = lambda: graph([helper.make_node("Dropout", ["x"], ["y", "mask"], name="dropout")],
+                                  [value("x", F, ["batch", 4])], [value("y", F, ["batch", 4]), value("mask", B, ["batch", 4])])
+MODELS["CastLike"] = lambda: graph([helper.make_node("CastLike", ["x", "like"], ["y"], name="castlike")],
+                                   [value("x", I64, ["batch", 4]), value("like", TensorProto.FLOAT16, [1])],
+                                   [value("y", TensorProto.FLOAT16, ["batch", 4])])
+for _op in ["ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"]:
+    MODELS[_op] = (lambda op: lambda: graph(
+        [helper.make_node(op, ["x", "axes"], ["y"], name=op.lower(), keepdims=0)],
+        [value("x", F, ["batch", 3, 4])], [value("y", F, ["batch", 4])],
+        [const("axes", np.array([1], dtype=np.int64))]))(_op)
 MODELS["Not"] = lambda: unary("Not", elem=B)
 MODELS["IsNaN"] = lambda: unary("IsNaN", out_elem=B)
 MODELS["Gelu"] = lambda: unary("Gelu", approximate="tanh")

@@ -1,0 +1,9 @@
+// RUN: %python %S/Inputs/make_model.py Asinh > %t.onnx
+// RUN: lowbit-compile %t.onnx --emit=mlir | FileCheck %s
+// RUN: lowbit-compile %t.onnx --emit=mlir | lowbit-opt --verify-roundtrip > /dev/null
+
+// asinh(x), one linalg.generic over the dynamic batch.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32> {onnx.name = "x"}) -> (tensor<?x4xf32> {onnx.name = "y"})
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<?x4xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// CHECK: math.asinh %{{.*}} : f32

@@ -1,0 +1,10 @@
+// RUN: %python %S/Inputs/make_model.py Gelu --opset 20 > %t.onnx
+// RUN: lowbit-compile %t.onnx --emit=mlir | FileCheck %s
+// RUN: lowbit-compile %t.onnx --emit=mlir | lowbit-opt --verify-roundtrip > /dev/null
+
+// Opset 20's Gelu with approximate = tanh.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32> {onnx.name = "x"}) -> (tensor<?x4xf32> {onnx.name = "y"})
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<?x4xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// CHECK: math.tanh
+// CHECK: arith.mulf

@@ -1,0 +1,10 @@
+// RUN: %python %S/Inputs/make_model.py ReduceL1 --opset 18 > %t.onnx
+// RUN: lowbit-compile %t.onnx --emit=mlir | FileCheck %s
+// RUN: lowbit-compile %t.onnx --emit=mlir | lowbit-opt --verify-roundtrip > /dev/null
+
+// sum |x|.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[X:.*]]: tensor<?x3x4xf32> {onnx.name = "x"}) -> (tensor<?x4xf32> {onnx.name = "y"})
+// CHECK: math.absf
+// CHECK: iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: arith.addf

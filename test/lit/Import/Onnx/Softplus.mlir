@@ -1,0 +1,10 @@
+// RUN: %python %S/Inputs/make_model.py Softplus > %t.onnx
+// RUN: lowbit-compile %t.onnx --emit=mlir | FileCheck %s
+// RUN: lowbit-compile %t.onnx --emit=mlir | lowbit-opt --verify-roundtrip > /dev/null
+
+// log(1 + exp(x)), with log1p.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4xf32> {onnx.name = "x"}) -> (tensor<?x4xf32> {onnx.name = "y"})
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<?x4xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// CHECK: %[[E:.*]] = math.exp %{{.*}} : f32
+// CHECK: math.log1p %[[E]] : f32
