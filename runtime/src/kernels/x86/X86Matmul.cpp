@@ -716,8 +716,11 @@ inline void dotRows(const F &w, const uint8_t *act, int64_t stride, int64_t grou
     const Unpacked u = w.load(g);
     for (int r = 0; r < MR; ++r) {
       const uint8_t *rec = act + r * stride + g * kDecodeRecord;
-      const __m512i init0 = _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
-                                                                   reinterpret_cast<const __m128i *>(rec + 128))));
+      // Formats without a fixed offset (mins, zero points, Q4_K) start at 0.
+      const __m512i init0 =
+          F::kOffset == 0 ? _mm512_setzero_si512()
+                          : _mm512_maskz_expand_epi32(
+                                0x1111, _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i *>(rec + 128))));
       const __m512 dx4 = _mm512_broadcast_f32x4(_mm_load_ps(reinterpret_cast<const float *>(rec + 160)));
       if constexpr (F::kShared) {
         __m512i i = _mm512_dpbusd_epi32(init0, u.w0, load64(rec));
@@ -725,8 +728,10 @@ inline void dotRows(const F &w, const uint8_t *act, int64_t stride, int64_t grou
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(u.s0, _mm512_permutexvar_ps(dxIdx0, dx4)),
                                  acc[r]);
       } else {
-        const __m512i init1 = _mm512_maskz_expand_epi32(
-            0x1111, _mm512_castsi128_si512(_mm_load_si128(reinterpret_cast<const __m128i *>(rec + 144))));
+        const __m512i init1 =
+            F::kOffset == 0 ? _mm512_setzero_si512()
+                            : _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
+                                                                    reinterpret_cast<const __m128i *>(rec + 144))));
         const __m512i i0 = _mm512_dpbusd_epi32(init0, u.w0, load64(rec));
         const __m512i i1 = _mm512_dpbusd_epi32(init1, u.w1, load64(rec + 64));
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, _mm512_permutexvar_ps(dxIdx0, dx4)),
