@@ -211,6 +211,81 @@ template <ReduceKind Kind> LogicalResult importReduceOther(NodeContext &ctx) {
   return success();
 }
 
+/// ArgMax and ArgMin along one axis: one linalg.generic that carries the best
+/// value and its index (int64); ties keep the first index, or the last with
+/// select_last_index.
+template <bool IsMax> LogicalResult importArgMaxOrMin(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(1)))
+    return failure();
+  DType dtype = ctx.dtype(0);
+  if (dtype == onnx::TensorProto::BOOL)
+    return ctx.emitError() << "does not take a bool input";
+  int64_t rank = ctx.type(0).getRank();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), rank, "axis");
+  if (failed(axis))
+    return failure();
+  bool keepDims = ctx.intAttr("keepdims", 1) != 0, last = ctx.intAttr("select_last_index", 0) != 0;
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  MLIRContext *context = b.getContext();
+  Type element = ctx.type(0).getElementType(), i64 = b.getI64Type();
+  bool isFloat = isa<FloatType>(element), isUnsigned = isUnsignedDType(dtype);
+  SmallVector<OpFoldResult> inputSizes = tensorSizes(b, loc, ctx.value(0)), sizes;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    iterators.push_back(d == *axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+    if (d != *axis) {
+      sizes.push_back(inputSizes[d]);
+      outExprs.push_back(getAffineDimExpr(d, context));
+    }
+  }
+  double start = IsMax ? (isUnsigned ? 0 : lowest(element)) : (isUnsigned ? -1 : highest(element));
+  Value valueInit = linalg::FillOp::create(b, loc, scalarConstant(b, loc, element, start),
+                                           tensor::EmptyOp::create(b, loc, sizes, element).getResult())
+                        .getResult(0);
+  Value indexInit = linalg::FillOp::create(b, loc, scalarConstant(b, loc, i64, 0),
+                                           tensor::EmptyOp::create(b, loc, sizes, i64).getResult())
+                        .getResult(0);
+  AffineMap outMap = AffineMap::get(rank, 0, outExprs, context);
+  int64_t axisValue = *axis;
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{valueInit.getType(), indexInit.getType()}, ValueRange{ctx.value(0)},
+      ValueRange{valueInit, indexInit}, SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank), outMap, outMap},
+      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value x = args[0], best = args[1], bestIndex = args[2];
+        Value better;
+        if (isFloat)
+          better = arith::CmpFOp::create(nb, l, IsMax ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
+                                                      : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT),
+                                         x, best);
+        else
+          better = arith::CmpIOp::create(
+              nb, l,
+              IsMax ? (last ? (isUnsigned ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge)
+                            : (isUnsigned ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt))
+                    : (last ? (isUnsigned ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle)
+                            : (isUnsigned ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt)),
+              x, best);
+        // The first element always wins, so an all -inf (or all max) row
+        // still gets index 0 (or the last index).
+        Value i = linalg::IndexOp::create(nb, l, axisValue);
+        Value first = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, i, arith::ConstantIndexOp::create(nb, l, 0));
+        better = arith::OrIOp::create(nb, l, better, first);
+        Value index = arith::IndexCastOp::create(nb, l, nb.getI64Type(), i);
+        linalg::YieldOp::create(nb, l, ValueRange{arith::SelectOp::create(nb, l, better, x, best).getResult(),
+                                                  arith::SelectOp::create(nb, l, better, index, bestIndex).getResult()});
+      });
+  Value result = generic.getResult(1);
+  if (keepDims) {
+    SmallVector<OpFoldResult> kept(inputSizes);
+    kept[*axis] = b.getIndexAttr(1);
+    result = reshapeTo(b, loc, result, kept);
+  }
+  ctx.setOutput(0, result, onnx::TensorProto::INT64);
+  return success();
+}
+
 /// Softmax and LogSoftmax (opset 13+: along one axis), computed stably:
 /// exp(x - max) / sum, or x - max - log(sum).
 template <bool IsLog>
@@ -349,6 +424,8 @@ LogicalResult importLayerNormalization(NodeContext &ctx) {
 } // namespace
 
 void addNormalizationOps(OpTable &table) {
+  table.add("", "ArgMax", importArgMaxOrMin<true>);
+  table.add("", "ArgMin", importArgMaxOrMin<false>);
   table.add("", "ReduceProd", importReduceOther<ReduceKind::Prod>);
   table.add("", "ReduceL1", importReduceOther<ReduceKind::L1>);
   table.add("", "ReduceL2", importReduceOther<ReduceKind::L2>);

@@ -83,6 +83,11 @@ for _op in ["ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumE
         [helper.make_node(op, ["x", "axes"], ["y"], name=op.lower(), keepdims=0)],
         [value("x", F, ["batch", 3, 4])], [value("y", F, ["batch", 4])],
         [const("axes", np.array([1], dtype=np.int64))]))(_op)
+MODELS["ArgMax"] = lambda: graph([helper.make_node("ArgMax", ["x"], ["y"], name="argmax", axis=-1, keepdims=0)],
+                                 [value("x", F, ["batch", "vocab"])], [value("y", I64, ["batch"])])
+MODELS["ArgMin"] = lambda: graph([helper.make_node("ArgMin", ["x"], ["y"], name="argmin", axis=0,
+                                                   select_last_index=1)],
+                                 [value("x", TensorProto.UINT8, [3, 4])], [value("y", I64, [1, 4])])
 MODELS["Not"] = lambda: unary("Not", elem=B)
 MODELS["IsNaN"] = lambda: unary("IsNaN", out_elem=B)
 MODELS["Gelu"] = lambda: unary("Gelu", approximate="tanh")
