@@ -629,18 +629,22 @@ struct Q4_KTraits {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + 144 * (g >> 1);
     if (h == 0) {
-      const uint32_t a0 = load32(p + 4), a1 = load32(p + 8), a2 = load32(p + 12);
-      const uint32_t scLo = a0 & 0x3f3f3f3f, mLo = a1 & 0x3f3f3f3f;
-      const uint32_t scHi = (a2 & 0x0f0f0f0f) | ((a0 >> 2) & 0x30303030);
-      const uint32_t mHi = ((a2 >> 4) & 0x0f0f0f0f) | ((a1 >> 2) & 0x30303030);
-      const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
-          _mm_setr_epi32(static_cast<int>(scLo), static_cast<int>(scHi), static_cast<int>(mLo), static_cast<int>(mHi))));
-      uint16_t d, dmin;
-      std::memcpy(&d, p, 2);
-      std::memcpy(&dmin, p + 2, 2);
-      const __m256i dd = _mm256_set_m128i(_mm_set1_epi16(static_cast<short>(dmin ^ 0x8000)),
-                                           _mm_set1_epi16(static_cast<short>(d)));
-      sv = _mm512_mul_ps(sc, _mm512_cvtph_ps(dd));
+      // The 6-bit scales and mins (GGUF_SPEC.md 2.9) in vector registers:
+      // v = bytes 0..15 of the block, dwords a0 = d | dmin, a1, a2, a3 =
+      // scales[0..12).
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+      const __m128i a = _mm_srli_si128(v, 4); // a1 a2 a3 (scales 0-3, 4-7, 8-11)
+      const __m128i low6 = _mm_and_si128(a, _mm_set1_epi8(0x3f));         // sc0-3, m0-3
+      const __m128i a3 = _mm_shuffle_epi32(a, _MM_SHUFFLE(2, 2, 2, 2));   // scales 8-11
+      const __m128i hiLow = _mm_and_si128(_mm_srlv_epi32(a3, _mm_setr_epi32(0, 4, 0, 0)), _mm_set1_epi8(0x0f));
+      const __m128i hiTop = _mm_and_si128(_mm_srli_epi32(a, 2), _mm_set1_epi8(0x30));
+      const __m128i hi = _mm_or_si128(hiLow, hiTop);                      // sc4-7, m4-7
+      const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi32(low6, hi)));
+      // d in halves 0..7, -dmin in 8..15.
+      const __m128i dd = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1));
+      const __m128i dm = _mm_xor_si128(_mm_shuffle_epi8(v, _mm_setr_epi8(2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)),
+                                       _mm_set1_epi16(static_cast<short>(0x8000)));
+      sv = _mm512_mul_ps(sc, _mm512_cvtph_ps(_mm256_set_m128i(dm, dd)));
     }
     const __m512i raw = _mm512_loadu_si512(p + 16 + 64 * h), nibble = _mm512_set1_epi8(0x0f);
     Unpacked u;
