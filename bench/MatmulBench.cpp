@@ -455,6 +455,21 @@ int main(int argc, char **argv) {
     if (!device->createStream(t, streams[t]).isOk())
       return 1;
 
+  // The pool's fixed cost: a parallel_for of 8 empty workgroups (what a
+  // decode call on 2 threads issues), median over 2000 calls.
+  for (int t : o.threads) {
+    const lowbit_dispatch_context *ctx = streams[t]->dispatchContext();
+    std::vector<double> times;
+    for (int i = 0; i < 2000; ++i) {
+      const auto t0 = Clock::now();
+      ctx->parallel_for(ctx->pool, 4 * t, [](void *, int64_t) {}, nullptr);
+      times.push_back(seconds(t0, Clock::now()));
+    }
+    std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+    std::printf("threads %d: parallel_for of %d empty workgroups: %.2f us (median)\n", t, 4 * t,
+                times[times.size() / 2] * 1e6);
+  }
+
   std::mt19937 rng(1);
   std::printf("\n%-10s %5s %5s %5s %2s %10s %8s %8s %7s %7s %7s %6s %8s %8s\n", "format", "N", "K", "M", "T",
               "time_us", "GB/s", "GFLOP/s", "ceil", "%bw", "%peak", "cpu", "x_ort", "x_port");
