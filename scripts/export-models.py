@@ -91,6 +91,34 @@ def top1(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.argmax(a, -1) == np.argmax(b, -1)))
 
 
+# Weight formats whose effect on the outputs is measured here with gguf-py's own quantizers:
+# every nn.Linear weight (what lowbit-compile --quant quantizes: each MatMul with a constant
+# weight, SmolLM2's tied lm_head included) quantized along its input dimension and
+# dequantized, activations in f32. The test compares lowbit's quantized outputs with these.
+QUANT_REFS = ("Q8_0", "Q4_0")
+
+
+def with_quantized_linears(model, qtype: str, forward):
+    """forward() with every nn.Linear weight of model round-tripped through gguf-py's qtype;
+    the weights are restored afterwards."""
+    import gguf
+
+    t = gguf.GGMLQuantizationType[qtype]
+    saved = []
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.Linear):
+                w = mod.weight
+                q = gguf.quants.dequantize(gguf.quants.quantize(w.numpy(), t), t)
+                saved.append((mod, w))
+                mod.weight = torch.nn.Parameter(torch.from_numpy(np.ascontiguousarray(q, np.float32)))
+        try:
+            return forward()
+        finally:
+            for mod, w in saved:
+                mod.weight = w
+
+
 # ---------------------------------------------------------------- SmolLM2 (GGUF -> HF Llama)
 
 GGUF_TO_HF = {
@@ -221,7 +249,7 @@ def export_smollm2(models: Path, out: Path, info: dict) -> None:
     t0 = time.time()
     with torch.no_grad():
         torch.onnx.export(
-            LogitsOnly(model), (torch.from_numpy(input_ids),), str(onnx_path),
+            LogitsOnly(model).eval(), (torch.from_numpy(input_ids),), str(onnx_path),
             input_names=["input_ids"], output_names=["logits"],
             dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
                           "logits": {0: "batch", 1: "seq"}},
@@ -233,8 +261,18 @@ def export_smollm2(models: Path, out: Path, info: dict) -> None:
     vs_ort = stats(ort_logits, torch_logits)
     vs_ort["top1_agreement"] = top1(ort_logits, torch_logits)
     log(f"smollm2: onnxruntime vs torch: {vs_ort}")
+    # torch.onnx.export leaves a module in the training mode it had before: keep eval.
+    model.eval()
+    quant = {}
+    for qt in QUANT_REFS:
+        # after the export: replacing lm_head's weight unties it from the embedding
+        ql = with_quantized_linears(
+            model, qt, lambda: model(torch.from_numpy(input_ids)).logits.numpy())
+        quant[f"logits_torch_{qt.lower()}"] = ql
+        log(f"smollm2: torch with {qt} linears vs float: {stats(ql, torch_logits)}, "
+            f"top-1 {top1(ql, torch_logits):.3f}")
     np.savez(ref_path, input_ids=input_ids, logits_torch=torch_logits, logits_ort=ort_logits,
-             logits_llama_cpp=lc["logits"])
+             logits_llama_cpp=lc["logits"], **quant)
     info["smollm2"] = {
         "onnx": onnx_path.name, "onnx_bytes": onnx_path.stat().st_size,
         "onnx_sha256": sha256(onnx_path), "export_seconds": round(export_s, 1),
@@ -284,6 +322,9 @@ def minilm_inputs(model_dir: Path, text: str):
     return sentences, ids, mask, np.zeros_like(ids)
 
 
+# The wrappers are put in eval mode before torch.onnx.export: it exports in eval mode but
+# afterwards restores the mode a module had, and a new module is in training mode, which
+# would switch BERT's dropout on for the quantized references below.
 class HiddenOnly(torch.nn.Module):
     def __init__(self, bert):
         super().__init__()
@@ -319,21 +360,21 @@ def export_minilm(models: Path, out: Path, info: dict) -> None:
     log(f"minilm: BertModel from model.safetensors ({time.time() - t0:.1f} s)")
     args = tuple(torch.from_numpy(a) for a in (ids, mask, types))
     with torch.no_grad():
-        h, emb = (x.numpy() for x in SentenceEmbedder(bert)(*args))
+        h, emb = (x.numpy() for x in SentenceEmbedder(bert).eval()(*args))
     emb_np = mean_pool_normalize(h, mask)
     t0 = time.time()
     dyn = {0: "batch", 1: "seq"}
     in_names = ["input_ids", "attention_mask", "token_type_ids"]
     with torch.no_grad():
         torch.onnx.export(
-            HiddenOnly(bert), args, str(onnx_path), input_names=in_names,
+            HiddenOnly(bert).eval(), args, str(onnx_path), input_names=in_names,
             output_names=["last_hidden_state"],
             dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn,
                           "last_hidden_state": dyn},
             opset_version=OPSET, do_constant_folding=True)
         export_s = time.time() - t0
         torch.onnx.export(
-            SentenceEmbedder(bert), args, str(pooled_path), input_names=in_names,
+            SentenceEmbedder(bert).eval(), args, str(pooled_path), input_names=in_names,
             output_names=["last_hidden_state", "sentence_embedding"],
             dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn,
                           "last_hidden_state": dyn, "sentence_embedding": {0: "batch"}},
@@ -350,9 +391,17 @@ def export_minilm(models: Path, out: Path, info: dict) -> None:
               "pooled_graph_sentence_embedding": stats(ort_pemb, emb),
               "numpy_pooling_vs_torch": stats(emb_np, emb)}
     log(f"minilm: onnxruntime vs torch: {vs_ort}")
+    bert.eval()  # torch.onnx.export restores the wrapper's mode: no dropout here
+    quant = {}
+    for qt in QUANT_REFS:
+        qh = with_quantized_linears(bert, qt, lambda: HiddenOnly(bert)(*args).numpy())
+        quant[f"last_hidden_state_torch_{qt.lower()}"] = qh
+        quant[f"sentence_embedding_torch_{qt.lower()}"] = mean_pool_normalize(qh, mask)
+        log(f"minilm: torch with {qt} linears vs float: min cosine "
+            f"{np.min(np.sum(mean_pool_normalize(qh, mask) * emb, 1)):.5f}")
     np.savez(ref_path, input_ids=ids, attention_mask=mask, token_type_ids=types,
              last_hidden_state_torch=h, sentence_embedding_torch=emb,
-             last_hidden_state_ort=ort_h, sentence_embedding_ort=ort_emb)
+             last_hidden_state_ort=ort_h, sentence_embedding_ort=ort_emb, **quant)
     info["minilm"] = {
         "onnx": onnx_path.name, "onnx_bytes": onnx_path.stat().st_size,
         "onnx_sha256": sha256(onnx_path), "pooled_onnx": pooled_path.name,
