@@ -390,6 +390,130 @@ LogicalResult importScatterND(NodeContext &ctx) {
   return success();
 }
 
+/// Combines a scattered update with the value already there.
+Value scatterCombine(OpBuilder &b, Location l, StringRef reduction, Value acc, Value update, bool isUnsigned) {
+  bool isFloat = isa<FloatType>(acc.getType());
+  if (reduction == "add")
+    return isFloat ? arith::AddFOp::create(b, l, acc, update).getResult() : arith::AddIOp::create(b, l, acc, update).getResult();
+  if (reduction == "mul")
+    return isFloat ? arith::MulFOp::create(b, l, acc, update).getResult() : arith::MulIOp::create(b, l, acc, update).getResult();
+  if (reduction == "max")
+    return isFloat      ? arith::MaximumFOp::create(b, l, acc, update).getResult()
+           : isUnsigned ? arith::MaxUIOp::create(b, l, acc, update).getResult()
+                        : arith::MaxSIOp::create(b, l, acc, update).getResult();
+  if (reduction == "min")
+    return isFloat      ? arith::MinimumFOp::create(b, l, acc, update).getResult()
+           : isUnsigned ? arith::MinUIOp::create(b, l, acc, update).getResult()
+                        : arith::MinSIOp::create(b, l, acc, update).getResult();
+  return update;
+}
+
+/// ScatterElements: like ScatterND, one generic with a parallel loop per
+/// output dimension and a reduction loop per update position; a position
+/// writes where its coordinates, with the axis one replaced by its index,
+/// equal the output's.
+LogicalResult importScatterElements(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(3)))
+    return failure();
+  std::string reduction = ctx.stringAttr("reduction", "none");
+  if (!llvm::is_contained({StringRef("none"), StringRef("add"), StringRef("mul"), StringRef("max"), StringRef("min")},
+                          reduction))
+    return ctx.emitError() << "unknown reduction '" << reduction << "' (none, add, mul, max or min)";
+  if (!isIntegerDType(ctx.dtype(1)))
+    return ctx.emitError() << "needs integer indices, got " << dtypeName(ctx.dtype(1));
+  if (ctx.dtype(2) != ctx.dtype(0) || (ctx.dtype(0) == onnx::TensorProto::BOOL && reduction != "none"))
+    return ctx.emitError() << "updates (" << dtypeName(ctx.dtype(2)) << ") and data (" << dtypeName(ctx.dtype(0))
+                           << ") must have one element type, not bool with a reduction";
+  int64_t r = ctx.type(0).getRank();
+  if (r == 0 || ctx.type(1).getRank() != r || ctx.shape(1) != ctx.shape(2))
+    return ctx.emitError() << "needs data, indices and updates of one rank (1 or more), indices and updates of one "
+                              "shape; got "
+                           << shapeToString(ctx.shape(0)) << ", " << shapeToString(ctx.shape(1)) << " and "
+                           << shapeToString(ctx.shape(2));
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), r, "axis");
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  MLIRContext *context = b.getContext();
+  Value data = ctx.value(0), indices = ctx.value(1), updates = ctx.value(2);
+  SmallVector<AffineExpr> outExprs, positionExprs;
+  for (int64_t d = 0; d < r; ++d) {
+    outExprs.push_back(getAffineDimExpr(d, context));
+    positionExprs.push_back(getAffineDimExpr(r + d, context));
+  }
+  SmallVector<utils::IteratorType> iterators(2 * r, utils::IteratorType::reduction);
+  for (int64_t d = 0; d < r; ++d)
+    iterators[d] = utils::IteratorType::parallel;
+  DType indexDType = ctx.dtype(1);
+  bool isUnsigned = isUnsignedDType(ctx.dtype(0));
+  int64_t axisValue = *axis;
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{data.getType()}, ValueRange{indices, updates}, ValueRange{data},
+      SmallVector<AffineMap>{AffineMap::get(2 * r, 0, positionExprs, context),
+                             AffineMap::get(2 * r, 0, positionExprs, context),
+                             AffineMap::get(2 * r, 0, outExprs, context)},
+      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value match = arith::ConstantIntOp::create(nb, l, 1, 1);
+        for (int64_t d = 0; d < r; ++d) {
+          Value out = linalg::IndexOp::create(nb, l, d);
+          Value at = d == axisValue ? wrapIndex(nb, l, toIndex(nb, l, args[0], indexDType),
+                                                tensor::DimOp::create(nb, l, data, d))
+                                    : linalg::IndexOp::create(nb, l, r + d).getResult();
+          match = arith::AndIOp::create(nb, l, match, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, at, out));
+        }
+        Value update = scatterCombine(nb, l, reduction, args[2], args[1], isUnsigned);
+        linalg::YieldOp::create(nb, l, arith::SelectOp::create(nb, l, match, update, args[2]).getResult());
+      });
+  ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));
+  return success();
+}
+
+/// GatherND with batch_dims: out[i..., j...] = data[i[:b]..., indices[i...],
+/// j...], reading the k index components and the data with tensor.extract.
+LogicalResult importGatherND(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)))
+    return failure();
+  if (ctx.dtype(1) != onnx::TensorProto::INT64)
+    return ctx.emitError() << "needs int64 indices, got " << dtypeName(ctx.dtype(1));
+  ArrayRef<int64_t> dataShape = ctx.shape(0), indexShape = ctx.shape(1);
+  int64_t r = dataShape.size(), q = indexShape.size(), batch = ctx.intAttr("batch_dims", 0);
+  if (r == 0 || q == 0)
+    return ctx.emitError() << "needs data and indices of rank 1 or more";
+  int64_t k = indexShape.back();
+  if (batch < 0 || batch >= std::min(r, q) || ShapedType::isDynamic(k) || k < 1 || batch + k > r)
+    return ctx.emitError() << "needs batch_dims (" << batch << ") below both ranks and the last dimension of indices ("
+                           << shapeToString(indexShape) << ") static, with batch_dims + it at most " << r;
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  Value data = ctx.value(0), indices = ctx.value(1);
+  SmallVector<OpFoldResult> dataSizes = tensorSizes(b, loc, data), indexSizes = tensorSizes(b, loc, indices);
+  SmallVector<OpFoldResult> sizes(indexSizes.begin(), indexSizes.end() - 1);
+  sizes.append(dataSizes.begin() + batch + k, dataSizes.end());
+  int64_t rank = sizes.size();
+  Value init = tensor::EmptyOp::create(b, loc, sizes, ctx.type(0).getElementType());
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> loops;
+        for (int64_t d = 0; d < rank; ++d)
+          loops.push_back(linalg::IndexOp::create(nb, l, d));
+        SmallVector<Value> coords(loops.begin(), loops.begin() + batch);
+        for (int64_t c = 0; c < k; ++c) {
+          SmallVector<Value> at(loops.begin(), loops.begin() + (q - 1));
+          at.push_back(arith::ConstantIndexOp::create(nb, l, c));
+          Value index = toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, at), onnx::TensorProto::INT64);
+          coords.push_back(wrapIndex(nb, l, index, tensor::DimOp::create(nb, l, data, batch + c)));
+        }
+        coords.append(loops.begin() + (q - 1), loops.end());
+        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, data, coords).getResult());
+      });
+  ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Trilu, CumSum
 //===----------------------------------------------------------------------===//
@@ -484,6 +608,8 @@ void addIndexingOps(OpTable &table) {
   table.add("", "Split", importSplit);
   table.add("", "GatherElements", importGatherElements);
   table.add("", "ScatterND", importScatterND);
+  table.add("", "ScatterElements", importScatterElements);
+  table.add("", "GatherND", importGatherND);
   table.add("", "Trilu", importTrilu);
   table.add("", "CumSum", importCumSum);
 }

@@ -377,6 +377,20 @@ def ScatterNDAdd():
 
 
 @model
+def ScatterElements():
+    return graph([helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], name="scatterelements", axis=1)],
+                 [value("x", F, ["batch", 5]), value("i", I64, ["batch", 2]), value("u", F, ["batch", 2])],
+                 [value("y", F, ["batch", 5])])
+
+
+@model
+def GatherND():
+    """batch_dims = 1: each batch row picks its own [k] entries."""
+    return graph([helper.make_node("GatherND", ["x", "i"], ["y"], name="gathernd", batch_dims=1)],
+                 [value("x", F, ["batch", 4, 3]), value("i", I64, ["batch", 2, 1])], [value("y", F, ["batch", 2, 3])])
+
+
+@model
 def ConstantOfShape():
     """A mask as big as a dynamic input: Shape -> ConstantOfShape."""
     return graph([helper.make_node("Shape", ["x"], ["s"], name="shape"),
