@@ -603,31 +603,57 @@ template <unsigned Bits, Offset Off> struct IntTraits {
   }
 };
 
-/// Q4_K: 256-element super-blocks = 2 groups; 8 sub-blocks of 32 with 6-bit
-/// scales and mins. Group h of a super-block is qs[64h, 64h + 64): low
-/// nibbles = sub-blocks 4h and 4h+2, high nibbles = 4h+1 and 4h+3.
-struct Q4_KTraits {
+/// Q4_K and Q5_K: 256-element super-blocks = 2 groups; 8 sub-blocks of 32
+/// with 6-bit scales and mins. Group h of a super-block is qs[64h, 64h + 64)
+/// = four 16-byte pieces A B C D: the low nibbles of A and B are sub-block
+/// 4h, their high nibbles 4h+1; C and D hold 4h+2 and 4h+3 the same way. So
+/// w0 = [lo A, hi A, lo C, hi C] and w1 = [lo B, hi B, lo D, hi D] put one
+/// sub-block in each lane of both vectors (first and second half: the
+/// nibble formats' layout) and they share one accumulator. Q5_K's fifth bit
+/// of element i of sub-block j is bit j of qh[i].
+template <bool Q5> struct KQuant4Traits {
   static constexpr bool kHasMin = true;
-  static constexpr Perm kPerm = Perm::Q4K;
-  static constexpr bool kShared = false;
+  static constexpr Perm kPerm = Perm::Nibble32;
+  static constexpr bool kShared = true;
   static constexpr int kOffset = 0;
+  static constexpr int kBlockBytes = Q5 ? 176 : 144;
+  static constexpr int kCodes = Q5 ? 48 : 16;
+
+  struct Tables {
+    Bytes64 bits[2]; ///< byte mask 1 << (4h + lane) for the fifth bits
+  };
+  static const Tables &tables() {
+    static const Tables t = [] {
+      Tables t{};
+      for (int h = 0; h < 2; ++h)
+        for (int i = 0; i < 64; ++i)
+          t.bits[h].b[i] = static_cast<uint8_t>(1u << (4 * h + i / 16));
+      return t;
+    }();
+    return t;
+  }
 
   const uint8_t *row;
-  __m512i idxS0[2], idxS1[2], idxM[2];
+  __m512i idxS[2], idxM[2], bits[2], shift;
   mutable __m512 sv; ///< d * sc_j (slots 0..7), -dmin * m_j (8..15) of the current super-block
 
-  Q4_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+  KQuant4Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
     for (int h = 0; h < 2; ++h) {
-      idxS0[h] = _mm512_setr_epi32(4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h, 4 * h + 2, 4 * h + 2,
-                                   4 * h + 2, 4 * h + 2, 4 * h + 2, 4 * h + 2, 4 * h + 2, 4 * h + 2);
-      idxS1[h] = _mm512_add_epi32(idxS0[h], _mm512_set1_epi32(1));
-      idxM[h] = _mm512_setr_epi32(8 + 4 * h, 0, 0, 0, 9 + 4 * h, 0, 0, 0, 10 + 4 * h, 0, 0, 0, 11 + 4 * h, 0, 0, 0);
+      const int b = 4 * h;
+      idxS[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
+                                  b + 3, b + 3);
+      idxM[h] = _mm512_setr_epi32(8 + b, 0, 0, 0, 9 + b, 0, 0, 0, 10 + b, 0, 0, 0, 11 + b, 0, 0, 0);
+      if constexpr (Q5)
+        bits[h] = load64(tables().bits[h].b);
     }
+    // Lanes 1 and 3 take the high nibbles.
+    shift = _mm512_setr_epi32(0, 0, 0, 0, 0x00040004, 0x00040004, 0x00040004, 0x00040004, 0, 0, 0, 0, 0x00040004,
+                              0x00040004, 0x00040004, 0x00040004);
   }
 
   Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
-    const uint8_t *p = row + 144 * (g >> 1);
+    const uint8_t *p = row + kBlockBytes * (g >> 1);
     if (h == 0) {
       // The 6-bit scales and mins (GGUF_SPEC.md 2.9) in vector registers:
       // v = bytes 0..15 of the block, dwords a0 = d | dmin, a1, a2, a3 =
@@ -646,16 +672,24 @@ struct Q4_KTraits {
                                        _mm_set1_epi16(static_cast<short>(0x8000)));
       sv = _mm512_mul_ps(sc, _mm512_cvtph_ps(_mm256_set_m128i(dm, dd)));
     }
-    const __m512i raw = _mm512_loadu_si512(p + 16 + 64 * h), nibble = _mm512_set1_epi8(0x0f);
+    const __m512i raw = _mm512_loadu_si512(p + kCodes + 64 * h), nibble = _mm512_set1_epi8(0x0f);
     Unpacked u;
-    u.w0 = _mm512_and_si512(raw, nibble);
-    u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
-    u.s0 = _mm512_permutexvar_ps(idxS0[h], sv);
-    u.s1 = _mm512_permutexvar_ps(idxS1[h], sv);
+    u.w0 = _mm512_and_si512(_mm512_srlv_epi16(_mm512_shuffle_i64x2(raw, raw, _MM_SHUFFLE(2, 2, 0, 0)), shift), nibble);
+    u.w1 = _mm512_and_si512(_mm512_srlv_epi16(_mm512_shuffle_i64x2(raw, raw, _MM_SHUFFLE(3, 3, 1, 1)), shift), nibble);
+    if constexpr (Q5) {
+      const __m512i sixteen = _mm512_set1_epi8(16);
+      const __m512i qh0 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 16)));
+      const __m512i qh1 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 32)));
+      u.w0 = _mm512_mask_add_epi8(u.w0, _mm512_test_epi8_mask(qh0, bits[h]), u.w0, sixteen);
+      u.w1 = _mm512_mask_add_epi8(u.w1, _mm512_test_epi8_mask(qh1, bits[h]), u.w1, sixteen);
+    }
+    u.s0 = u.s1 = _mm512_permutexvar_ps(idxS[h], sv);
     u.mv = _mm512_maskz_permutexvar_ps(0x1111, idxM[h], sv);
     return u;
   }
 };
+using Q4_KTraits = KQuant4Traits<false>;
+using Q5_KTraits = KQuant4Traits<true>;
 
 /// Q6_K: 256-element super-blocks = 2 halves of 128 (one group each); 16
 /// sub-blocks of 16 with int8 scales; q - 32.
@@ -1022,6 +1056,9 @@ bool avx512Kernel(const Format &f, MatmulKernel &out) {
     return true;
   case FormatKind::Q4_K:
     out = kernelFor<Q4_KTraits>("avx512vnni-q4_k");
+    return true;
+  case FormatKind::Q5_K:
+    out = kernelFor<Q5_KTraits>("avx512vnni-q5_k");
     return true;
   case FormatKind::Q6_K:
     out = kernelFor<Q6_KTraits>("avx512vnni-q6_k");
