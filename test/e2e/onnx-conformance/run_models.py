@@ -32,24 +32,26 @@ def randn(*shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def unpack4(packed, count):
-    """Low nibble first, as MatMulNBits (and lowbit's int4) store codes."""
+def unpack(packed, count, bits=4):
+    """Low bits first, as MatMulNBits (and lowbit's int formats) store codes."""
     flat = packed.reshape(packed.shape[0], -1).astype(np.int64)
-    codes = np.zeros((flat.shape[0], flat.shape[1] * 2), np.int64)
-    codes[:, 0::2], codes[:, 1::2] = flat & 15, flat >> 4
+    per_byte = 8 // bits
+    codes = np.zeros((flat.shape[0], flat.shape[1] * per_byte), np.int64)
+    for j in range(per_byte):
+        codes[:, j::per_byte] = (flat >> (j * bits)) & ((1 << bits) - 1)
     return codes[:, :count]
 
 
-def matmul_nbits_reference(inits, a, k=64, block=32):
+def matmul_nbits_reference(inits, a, k=64, block=32, bits=4):
     n = inits["b"].shape[0]
     blocks = k // block
-    codes = unpack4(inits["b"], k)
+    codes = unpack(inits["b"], k, bits)
     scales = inits["scales"].reshape(n, blocks)
     zp = inits.get("zp")
     if zp is None:
-        zero = np.full((n, blocks), 8.0)
+        zero = np.full((n, blocks), float(1 << (bits - 1)))
     elif zp.dtype == np.uint8:
-        zero = unpack4(zp, blocks).astype(np.float64)
+        zero = unpack(zp, blocks, bits).astype(np.float64)
     else:
         zero = zp.reshape(n, blocks)
     w = (codes - np.repeat(zero, block, axis=1)) * np.repeat(scales, block, axis=1)
@@ -77,6 +79,10 @@ CASES = {
                         lambda x, i: {"y": matmul_nbits_reference(i, x["a"])}, 1e-4),
     "MatMulNBitsFloatZeroPoints": (17, lambda: {"a": randn(3, 1, 64)},
                                    lambda x, i: {"y": matmul_nbits_reference(i, x["a"])}, 1e-4),
+    "MatMulNBits8": (17, lambda: {"a": randn(2, 2, 64)},
+                     lambda x, i: {"y": matmul_nbits_reference(i, x["a"], bits=8)}, 1e-4),
+    "MatMulNBits2": (17, lambda: {"a": randn(2, 2, 64)},
+                     lambda x, i: {"y": matmul_nbits_reference(i, x["a"], bits=2)}, 1e-4),
     "EinsumBatchMatmul": (17, lambda: {"a": randn(3, 2, 3), "b": randn(3, 3, 4)},
                           lambda x, i: {"y": np.einsum("bij,bjk->bik", x["a"], x["b"])}, 1e-5),
     "EinsumAttention": (17, lambda: {"a": randn(2, 2, 5, 8), "b": randn(2, 2, 7, 8)},

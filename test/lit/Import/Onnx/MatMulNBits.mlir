@@ -7,6 +7,10 @@
 // RUN: %python %S/Inputs/make_model.py MatMulNBitsFloatZeroPoints > %t.MatMulNBitsFloatZeroPoints.onnx
 // RUN: lowbit-compile %t.MatMulNBitsFloatZeroPoints.onnx | FileCheck %s --check-prefix=FZP
 // RUN: lowbit-compile %t.MatMulNBitsFloatZeroPoints.onnx | lowbit-opt --verify-roundtrip > /dev/null
+// RUN: %python %S/Inputs/make_model.py MatMulNBits8 > %t.MatMulNBits8.onnx
+// RUN: lowbit-compile %t.MatMulNBits8.onnx | FileCheck %s --check-prefix=BITS8
+// RUN: %python %S/Inputs/make_model.py MatMulNBits2 > %t.MatMulNBits2.onnx
+// RUN: lowbit-compile %t.MatMulNBits2.onnx | FileCheck %s --check-prefix=BITS2
 
 // 4-bit codes in blocks of 32 without zero points (8 by default): the
 // bytes go unchanged into a lowbit.constant of the symmetric int4 format,
@@ -35,3 +39,13 @@
 // FZP-NEXT: arith.negf
 // FZP: lowbit.constant dense_resource<b> : tensor<256xi8> -> !lowbit.packed<8x64, int4, group = 32, min>
 // FZP: lowbit.matmul %{{.*}}, %{{.*}} scales(%{{.*}} : tensor<8x2xf32>) mins(%[[M]] : tensor<8x2xf32>)
+
+// 8 bits: a byte per code, default zero point 128, the symmetric int8 format.
+// BITS8-LABEL: func.func @main
+// BITS8: lowbit.constant dense_resource<b> : tensor<512xi8> -> !lowbit.packed<8x64, int8, group = 32>
+
+// 2 bits, four codes per byte from the low bits up; zero points packed four
+// to a byte too (one byte per row here: two blocks).
+// BITS2-LABEL: func.func @main
+// BITS2-DAG: arith.constant dense<{{\[\[}}0, 0], [1, 0], [2, 0], [3, 0], [0, 0], [1, 0], [2, 0], [3, 0]]> : tensor<8x2xui8>
+// BITS2-DAG: lowbit.constant dense_resource<b> : tensor<128xi8> -> !lowbit.packed<8x64, int2, group = 32, asym>

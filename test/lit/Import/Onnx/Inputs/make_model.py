@@ -574,6 +574,8 @@ MODELS["MatMulNBitsAsym"] = lambda: matmul_nbits(
     zero_points=np.array([0x31, 0x08, 0xff, 0x00, 0x12, 0x34, 0x56, 0x78], dtype=np.uint8), bias=True)
 MODELS["MatMulNBitsFloatZeroPoints"] = lambda: matmul_nbits(zero_points=np.full(16, 8.5, dtype=np.float32))
 MODELS["MatMulNBitsGIdx"] = lambda: matmul_nbits(g_idx=True)
+MODELS["MatMulNBits8"] = lambda: matmul_nbits(bits=8)
+MODELS["MatMulNBits2"] = lambda: matmul_nbits(bits=2, zero_points=np.arange(8, dtype=np.uint8) % 4)
 
 
 @model
