@@ -47,9 +47,15 @@ bool contains(std::string_view name, std::string_view part) { return name.find(p
 
 } // namespace
 
-std::string ggufNameFor(std::string_view name) {
-  if (name.substr(0, 4) == "blk." || name == "output.weight" || name == "token_embd.weight")
-    return std::string(name);
+std::string ggufNameFor(std::string_view path) {
+  if (path.substr(0, 4) == "blk." || path == "output.weight" || path == "token_embd.weight")
+    return std::string(path);
+  // ONNX node names spell module paths with slashes (/model/layers.0/mlp/up_proj/MatMul).
+  std::string dotted(path);
+  for (char &c : dotted)
+    if (c == '/')
+      c = '.';
+  std::string_view name = dotted;
   if (contains(name, "lm_head"))
     return "output.weight";
   if (contains(name, "embed_tokens") || contains(name, "word_embeddings"))

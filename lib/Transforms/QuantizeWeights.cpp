@@ -107,14 +107,29 @@ std::optional<WeightMatmul> matchWeightMatmul(linalg::GenericOp op) {
   return match;
 }
 
+/// The name of the node that computes the matmul, when the importer kept it.
+std::string nodeName(WeightMatmul m) {
+  if (auto named = dyn_cast<NameLoc>(m.op.getLoc()))
+    return named.getName().str();
+  return "";
+}
+
 /// The weight's name: its resource blob's key (the ONNX initializer name),
 /// else the name of the node that uses it.
 std::string weightName(WeightMatmul m) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(m.weight.getValue()))
     return resource.getRawHandle().getKey().str();
-  if (auto named = dyn_cast<NameLoc>(m.op.getLoc()))
-    return named.getName().str() + ".weight";
-  return "weight";
+  std::string node = nodeName(m);
+  return node.empty() ? "weight" : node + ".weight";
+}
+
+/// The weight's GGUF role for the mixes. torch.onnx.export names Linear
+/// weights `onnx::MatMul_<n>` and keeps the module path only in the node's
+/// name (/model/layers.0/self_attn/q_proj/MatMul), so the node's name is the
+/// fallback.
+std::string ggufRole(WeightMatmul m) {
+  std::string role = gguf::ggufNameFor(weightName(m));
+  return role.empty() ? gguf::ggufNameFor(nodeName(m)) : role;
 }
 
 /// The weight as [N, K] floats: the transpose folded into the packing.
@@ -209,9 +224,8 @@ private:
                                         << "' is neither a format (" << error << ") nor a llama.cpp mix";
     std::vector<gguf::TensorInfo> tensors;
     for (const WeightMatmul &m : matches) {
-      std::string name = weightName(m);
-      std::string role = gguf::ggufNameFor(name);
-      tensors.push_back({role.empty() ? name : role, {m.k, m.n}, /*type=*/0, 0, 0});
+      std::string role = ggufRole(m);
+      tensors.push_back({role.empty() ? weightName(m) : role, {m.k, m.n}, /*type=*/0, 0, 0});
     }
     gguf::ModelInfo model;
     model.architecture = "llama";

@@ -15,8 +15,9 @@
 
 namespace lowbit::gguf {
 
-/// The GGUF name of a weight with this (Hugging Face or GGUF) name, or an
-/// empty string when its role is not known (the mix's default type applies).
+/// The GGUF name of a weight with this (Hugging Face or GGUF) name or ONNX
+/// node path (/model/layers.0/mlp/up_proj/MatMul), or an empty string when
+/// its role is not known (the mix's default type applies).
 std::string ggufNameFor(std::string_view name);
 
 } // namespace lowbit::gguf
