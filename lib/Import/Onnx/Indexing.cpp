@@ -514,6 +514,46 @@ LogicalResult importGatherND(NodeContext &ctx) {
   return success();
 }
 
+/// Tile: out[i...] = x[i % size...], with the repeats known.
+LogicalResult importTile(NodeContext &ctx) {
+  if (failed(ctx.requireInputs(2)))
+    return failure();
+  FailureOr<SmallVector<int64_t>> repeats = ctx.constantInts(1, "repeats");
+  if (failed(repeats))
+    return failure();
+  int64_t rank = ctx.type(0).getRank();
+  if (int64_t(repeats->size()) != rank)
+    return ctx.emitError() << "has " << repeats->size() << " repeats for a rank-" << rank << " input";
+  OpBuilder &b = ctx.builder();
+  Location loc = ctx.loc();
+  IndexMath m(b, loc);
+  SmallVector<OpFoldResult> inSizes = tensorSizes(b, loc, ctx.value(0)), sizes;
+  for (auto [size, repeat] : llvm::zip(inSizes, *repeats)) {
+    if (repeat < 0 || repeat > (int64_t(1) << 30))
+      return ctx.emitError() << "repeat " << repeat << " is out of range";
+    sizes.push_back(m.mul(size, m.c(repeat)));
+  }
+  if (Value empty = emptyIfNoElements(b, loc, sizes, ctx.type(0).getElementType())) {
+    ctx.setOutput(0, empty, ctx.dtype(0));
+    return success();
+  }
+  Value data = ctx.value(0);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, ctx.type(0).getElementType());
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> coords;
+        for (int64_t d = 0; d < rank; ++d)
+          coords.push_back(arith::RemUIOp::create(nb, l, linalg::IndexOp::create(nb, l, d),
+                                                  tensor::DimOp::create(nb, l, data, d)));
+        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, data, coords).getResult());
+      });
+  ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Trilu, CumSum
 //===----------------------------------------------------------------------===//
@@ -610,6 +650,7 @@ void addIndexingOps(OpTable &table) {
   table.add("", "ScatterND", importScatterND);
   table.add("", "ScatterElements", importScatterElements);
   table.add("", "GatherND", importGatherND);
+  table.add("", "Tile", importTile);
   table.add("", "Trilu", importTrilu);
   table.add("", "CumSum", importCumSum);
 }

@@ -65,7 +65,7 @@ SHAPE_OPERANDS = {
     "Unsqueeze": {1}, "ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1},
     "ReduceProd": {1}, "ReduceL1": {1}, "ReduceL2": {1}, "ReduceLogSum": {1}, "ReduceLogSumExp": {1},
     "ReduceSumSquare": {1},
-    "CumSum": {1}, "ConstantOfShape": {0},
+    "CumSum": {1}, "ConstantOfShape": {0}, "Tile": {1},
 }
 
 NOT_TENSOR_TYPES = {onnx.TensorProto.STRING, onnx.TensorProto.COMPLEX64, onnx.TensorProto.COMPLEX128}

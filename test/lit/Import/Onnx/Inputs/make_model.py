@@ -391,6 +391,12 @@ def GatherND():
 
 
 @model
+def Tile():
+    return graph([helper.make_node("Tile", ["x", "r"], ["y"], name="tile")],
+                 [value("x", F, ["batch", 3])], [value("y", F, ["batch2", 6])], [const("r", i64([2, 2]))])
+
+
+@model
 def ConstantOfShape():
     """A mask as big as a dynamic input: Shape -> ConstantOfShape."""
     return graph([helper.make_node("Shape", ["x"], ["s"], name="shape"),
