@@ -266,4 +266,28 @@ TEST_F(X86MatmulTest, ZeroActivations) {
     EXPECT_EQ(v, 0.5f);
 }
 
+TEST_F(X86MatmulTest, NonFiniteActivationsGiveNonFiniteOutputs) {
+  // As with the portable kernel, an Inf or NaN in a row of x must not be
+  // rounded away: every output of that row is non-finite, the other rows
+  // are unaffected.
+  std::mt19937 rng(5);
+  for (const Format &f : {Format::blockFormat(FormatKind::Q4_0), Format::blockFormat(FormatKind::Q8_0),
+                          Format::blockFormat(FormatKind::Q4_K), Format::integer(4, Granularity::Group, 128)})
+    for (float bad : {INFINITY, NAN})
+      for (int64_t M : {int64_t(2), int64_t(9)}) { // decode and prefill paths
+        SCOPED_TRACE(quant::toString(f) + " " + std::to_string(bad) + " M=" + std::to_string(M));
+        const Packed p = pack(f, 7, 256, rng);
+        std::vector<float> x(M * 256), bias(7, 0.f);
+        for (float &v : x)
+          v = std::normal_distribution<float>()(rng);
+        x[40] = bad; // row 0
+        const std::vector<float> y = run(true, ctx(), f, p, x, bias, M, 7, 256);
+        for (int64_t n = 0; n < 7; ++n) {
+          EXPECT_FALSE(std::isfinite(y[n])) << n;
+          for (int64_t m = 1; m < M; ++m)
+            EXPECT_TRUE(std::isfinite(y[m * 7 + n])) << m << "," << n;
+        }
+      }
+}
+
 } // namespace

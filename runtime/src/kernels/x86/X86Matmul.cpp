@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -268,14 +269,18 @@ void prepareRows(const MatmulArgs &a, uint8_t *buffer, Perm perm, bool shared, i
           v0 = v1 = _mm512_setzero_ps();
         }
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_and_ps(v0, absMask), _mm512_and_ps(v1, absMask)));
-        const float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
+        const float sum = _mm512_reduce_add_ps(_mm512_add_ps(v0, v1));
+        // A NaN or Inf in the block (max drops NaNs) makes its scale NaN, so
+        // the row's outputs are NaN, never a rounded-away finite value.
+        const bool finite = std::isfinite(sum) && std::isfinite(amax);
+        const float d = finite ? amax / 127.f : NAN, id = finite && d != 0.f ? 1.f / d : 0.f;
         const __m512 scale = _mm512_set1_ps(id);
         _mm_store_si128(reinterpret_cast<__m128i *>(q + 32 * b),
                         _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, scale))));
         _mm_store_si128(reinterpret_cast<__m128i *>(q + 32 * b + 16),
                         _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, scale))));
         dx[b] = d;
-        xs[b] = _mm512_reduce_add_ps(_mm512_add_ps(v0, v1));
+        xs[b] = sum;
       }
       const __m512i qa = load64(q), qb = load64(q + 64);
       const __m512i x0 = _mm512_permutex2var_epi8(qa, idx0, qb), x1 = _mm512_permutex2var_epi8(qa, idx1, qb);
