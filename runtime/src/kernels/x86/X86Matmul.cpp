@@ -743,6 +743,39 @@ struct Q6_KTraits {
   }
 };
 
+/// TQ2_0: 256-element blocks of 2-bit trits t (value d * (t - 1)), 66 bytes:
+/// qs[64] then d. Group h is qs[32h, 32h + 32): element 32n + m of the group
+/// is bits 2n..2n+1 of byte m. Laid out like the nibble formats: lane n of
+/// w0 holds plane n of bytes 0..15, lane n of w1 plane n of bytes 16..31.
+struct TQ2_0Traits {
+  static constexpr bool kHasMin = false;
+  static constexpr Perm kPerm = Perm::Nibble32;
+  static constexpr bool kShared = true;
+  static constexpr int kOffset = 1;
+
+  const uint8_t *row;
+  __m512i shift;
+
+  TQ2_0Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+    shift = _mm512_setr_epi32(0, 0, 0, 0, 0x00020002, 0x00020002, 0x00020002, 0x00020002, 0x00040004, 0x00040004,
+                              0x00040004, 0x00040004, 0x00060006, 0x00060006, 0x00060006, 0x00060006);
+  }
+
+  Unpacked load(int64_t g) const {
+    const uint8_t *p = row + 66 * (g >> 1), *q = p + 32 * (g & 1);
+    const __m512i three = _mm512_set1_epi8(3);
+    const __m512i lo = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(q)));
+    const __m512i hi = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(q + 16)));
+    Unpacked u;
+    // 16-bit shifts by at most 6: the two bits kept come from the same byte.
+    u.w0 = _mm512_and_si512(_mm512_srlv_epi16(lo, shift), three);
+    u.w1 = _mm512_and_si512(_mm512_srlv_epi16(hi, shift), three);
+    u.s0 = u.s1 = _mm512_set1_ps(halfToFloat(p + 64));
+    u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Row kernels
 //===----------------------------------------------------------------------===//
@@ -1061,6 +1094,9 @@ bool avx512Kernel(const Format &f, MatmulKernel &out) {
     return true;
   case FormatKind::Q4_K:
     out = kernelFor<Q4_KTraits>("avx512vnni-q4_k");
+    return true;
+  case FormatKind::TQ2_0:
+    out = kernelFor<TQ2_0Traits>("avx512vnni-tq2_0");
     return true;
   case FormatKind::Q5_K:
     out = kernelFor<Q5_KTraits>("avx512vnni-q5_k");
