@@ -11,13 +11,15 @@ Inputs (fetched by scripts/fetch-models.sh into ${LOWBIT_CACHE:-~/.cache/lowbit}
   SmolLM2-135M-Instruct.Q4_1.gguf, all-MiniLM-L6-v2/, text/janeausten-evaluation.txt
 Outputs, in ${LOWBIT_CACHE}/exports (never in the repository):
   smollm2-135m.onnx   LlamaForCausalLM, input_ids[batch, seq] (int64) -> logits[batch, seq, 49152]
-  smollm2-135m.ref.npz  input_ids (1 x 16), logits of torch, onnxruntime and llama.cpp
+  smollm2-135m.ref.npz  input_ids (1 x 16), logits of torch, onnxruntime and llama.cpp, and
+                      of torch with gguf-py's Q8_0 / Q4_0 applied to every Linear weight
   minilm-l6-v2.onnx   BertModel: input_ids, attention_mask, token_type_ids [batch, seq] (int64)
                       -> last_hidden_state[batch, seq, 384]; the sentence embedding is its
                       mean over attention_mask, L2-normalized, computed outside the graph
   minilm-l6-v2-pooled.onnx  the same with pooling and normalization inside the graph
                       -> last_hidden_state, sentence_embedding[batch, 384]
-  minilm-l6-v2.ref.npz  the three inputs (4 x 16), both outputs of torch and onnxruntime
+  minilm-l6-v2.ref.npz  the three inputs (4 x 16), both outputs of torch and onnxruntime, and
+                      of torch with Q8_0 / Q4_0 Linear weights (QUANT_REFS)
   export-info.json    versions, sizes, hashes, times and the agreement measured here
 Each export is skipped when its files exist and were made from the same inputs and script
 (a stamp in export-info.json), unless --force.
