@@ -11,6 +11,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
+#include <chrono>
 #include <deque>
 
 using namespace mlir;
@@ -107,6 +110,30 @@ LogicalResult describeEntry(func::FuncOp entry, artifact::ArtifactContents &cont
   return success();
 }
 
+/// Prints a line as each stage starts and, when the next begins, how long the
+/// last one took.
+class Stage {
+public:
+  explicit Stage(llvm::raw_ostream &log) : log_(log) {}
+  ~Stage() { finish(); }
+  void begin(const std::string &name) {
+    finish();
+    name_ = name;
+    start_ = std::chrono::steady_clock::now();
+  }
+
+private:
+  void finish() {
+    if (name_.empty())
+      return;
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    log_ << llvm::formatv("  {0} ({1:F2} s)\n", name_, seconds);
+  }
+  llvm::raw_ostream &log_;
+  std::string name_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 LogicalResult runPipeline(ModuleOp module, function_ref<void(OpPassManager &)> build) {
   PassManager pm(module.getContext());
   build(pm);
@@ -175,10 +202,11 @@ LogicalResult emitCpuArtifact(ModuleOp module, const CompileOptions &options, co
   for (unsigned i = 0; i < entry.getNumResults(); ++i)
     entry.setResultAttrs(i, ArrayRef<NamedAttribute>{});
 
-  log << "  lowering to LLVM\n";
+  Stage stage(log);
+  stage.begin("lowering to the LLVM dialect");
   if (failed(runPipeline(module, buildCpuLoweringPipeline)))
     return failure();
-  log << "  generating code for " << options.cpu << "\n";
+  stage.begin("generating code for " + options.cpu);
   CpuTargetOptions target;
   target.cpu = options.cpu;
   FailureOr<CpuBinary> binary = compileForCpu(module, target);
@@ -191,6 +219,7 @@ LogicalResult emitCpuArtifact(ModuleOp module, const CompileOptions &options, co
   contents.entrySymbol = binary->entrySymbol;
   contents.hostCode = binary->sharedObject.data();
   contents.hostCodeSize = binary->sharedObject.size();
+  stage.begin("writing the artifact");
   if (Status status = artifact::writeArtifact(contents, outputPath); status.failed())
     return module.emitError() << "cannot write '" << outputPath << "': " << status.message();
   return success();

@@ -27,7 +27,7 @@ struct CpuBinary {
 };
 
 /// Translates a module in the LLVM dialect to LLVM IR, adds the packed entry
-/// function of the artifact's calling convention, optimizes at -O3 for
+/// function of the artifact's calling convention, optimizes at -O2 for
 /// `options.cpu`, emits an object and links it into a shared object with
 /// ld.lld. Fails with a diagnostic on the module.
 mlir::FailureOr<CpuBinary> compileForCpu(mlir::ModuleOp module, const CpuTargetOptions &options);
