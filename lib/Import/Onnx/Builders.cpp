@@ -157,6 +157,23 @@ FailureOr<Value> buildElementwise(NodeContext &ctx, ValueRange inputs, Type resu
   return generic.getResult(0);
 }
 
+Value buildGenerated(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, Type elementType,
+                     ScalarBody body) {
+  Value init = tensor::EmptyOp::create(b, loc, sizes, elementType);
+  int64_t rank = sizes.size();
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nested, Location l, ValueRange) {
+        SmallVector<Value> indices;
+        for (int64_t d = 0; d < rank; ++d)
+          indices.push_back(linalg::IndexOp::create(nested, l, d));
+        linalg::YieldOp::create(nested, l, body(nested, l, indices));
+      });
+  return generic.getResult(0);
+}
+
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
   if (auto floatType = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(floatType, value));

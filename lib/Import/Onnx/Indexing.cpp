@@ -161,25 +161,21 @@ LogicalResult importSlice(NodeContext &ctx) {
     return success();
   }
   // Negative steps: read element offset + i * step with tensor.extract.
-  Value init = tensor::EmptyOp::create(b, loc, sizes, ctx.type(0).getElementType());
   Value data = ctx.value(0);
   SmallVector<Value> offsetValues;
   for (OpFoldResult o : offsets)
     offsetValues.push_back(m.value(o));
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
-      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange) {
-        SmallVector<Value> coords;
-        for (int64_t d = 0; d < rank; ++d) {
-          Value i = linalg::IndexOp::create(nb, l, d);
-          Value step = arith::ConstantIndexOp::create(nb, l, stepOf[d]);
-          coords.push_back(arith::AddIOp::create(nb, l, offsetValues[d], arith::MulIOp::create(nb, l, i, step)));
-        }
-        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, data, coords).getResult());
-      });
-  ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));
+  Value result = buildGenerated(b, loc, sizes, ctx.type(0).getElementType(),
+                                [&](OpBuilder &nb, Location l, ValueRange indices) -> Value {
+                                  SmallVector<Value> coords;
+                                  for (int64_t d = 0; d < rank; ++d) {
+                                    Value step = arith::ConstantIndexOp::create(nb, l, stepOf[d]);
+                                    coords.push_back(arith::AddIOp::create(
+                                        nb, l, offsetValues[d], arith::MulIOp::create(nb, l, indices[d], step)));
+                                  }
+                                  return tensor::ExtractOp::create(nb, l, data, coords);
+                                });
+  ctx.setOutput(0, result, ctx.dtype(0));
   return success();
 }
 
@@ -490,16 +486,8 @@ LogicalResult importGatherND(NodeContext &ctx) {
   SmallVector<OpFoldResult> dataSizes = tensorSizes(b, loc, data), indexSizes = tensorSizes(b, loc, indices);
   SmallVector<OpFoldResult> sizes(indexSizes.begin(), indexSizes.end() - 1);
   sizes.append(dataSizes.begin() + batch + k, dataSizes.end());
-  int64_t rank = sizes.size();
-  Value init = tensor::EmptyOp::create(b, loc, sizes, ctx.type(0).getElementType());
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
-      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange) {
-        SmallVector<Value> loops;
-        for (int64_t d = 0; d < rank; ++d)
-          loops.push_back(linalg::IndexOp::create(nb, l, d));
+  Value result = buildGenerated(
+      b, loc, sizes, ctx.type(0).getElementType(), [&](OpBuilder &nb, Location l, ValueRange loops) -> Value {
         SmallVector<Value> coords(loops.begin(), loops.begin() + batch);
         for (int64_t c = 0; c < k; ++c) {
           SmallVector<Value> at(loops.begin(), loops.begin() + (q - 1));
@@ -508,9 +496,9 @@ LogicalResult importGatherND(NodeContext &ctx) {
           coords.push_back(wrapIndex(nb, l, index, tensor::DimOp::create(nb, l, data, batch + c)));
         }
         coords.append(loops.begin() + (q - 1), loops.end());
-        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, data, coords).getResult());
+        return tensor::ExtractOp::create(nb, l, data, coords);
       });
-  ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));
+  ctx.setOutput(0, result, ctx.dtype(0));
   return success();
 }
 
@@ -538,19 +526,15 @@ LogicalResult importTile(NodeContext &ctx) {
     return success();
   }
   Value data = ctx.value(0);
-  Value init = tensor::EmptyOp::create(b, loc, sizes, ctx.type(0).getElementType());
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{b.getMultiDimIdentityMap(rank)},
-      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange) {
-        SmallVector<Value> coords;
-        for (int64_t d = 0; d < rank; ++d)
-          coords.push_back(arith::RemUIOp::create(nb, l, linalg::IndexOp::create(nb, l, d),
-                                                  tensor::DimOp::create(nb, l, data, d)));
-        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, data, coords).getResult());
-      });
-  ctx.setOutput(0, generic.getResult(0), ctx.dtype(0));
+  Value result = buildGenerated(b, loc, sizes, ctx.type(0).getElementType(),
+                                [&](OpBuilder &nb, Location l, ValueRange indices) -> Value {
+                                  SmallVector<Value> coords;
+                                  for (int64_t d = 0; d < rank; ++d)
+                                    coords.push_back(arith::RemUIOp::create(
+                                        nb, l, indices[d], tensor::DimOp::create(nb, l, data, d)));
+                                  return tensor::ExtractOp::create(nb, l, data, coords);
+                                });
+  ctx.setOutput(0, result, ctx.dtype(0));
   return success();
 }
 

@@ -171,6 +171,13 @@ mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int
 using ScalarBody =
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
 
+/// A tensor of `sizes` whose every element `body` computes from the loop
+/// indices alone (a linalg.generic without inputs): Range, Tile, gathers
+/// that read another tensor with tensor.extract.
+mlir::Value buildGenerated(mlir::OpBuilder &b, mlir::Location loc,
+                           llvm::ArrayRef<mlir::OpFoldResult> sizes, mlir::Type elementType,
+                           ScalarBody body);
+
 /// A linalg.generic applying `body` elementwise to `inputs` with numpy
 /// broadcasting. Fails (with a diagnostic) on incompatible shapes.
 mlir::FailureOr<mlir::Value> buildElementwise(NodeContext &ctx, mlir::ValueRange inputs,

@@ -692,20 +692,14 @@ LogicalResult importRange(NodeContext &ctx) {
     Value numerator = arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, span, step), sign);
     count = arith::MaxSIOp::create(b, loc, arith::DivSIOp::create(b, loc, numerator, step), zero);
   }
-  Value init = tensor::EmptyOp::create(b, loc, SmallVector<OpFoldResult>{count}, element);
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      SmallVector<AffineMap>{b.getMultiDimIdentityMap(1)},
-      SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
-      [&](OpBuilder &nb, Location l, ValueRange) {
-        Value i = linalg::IndexOp::create(nb, l, 0);
-        Value wide = arith::IndexCastOp::create(nb, l, nb.getI64Type(), i);
+  Value result = buildGenerated(
+      b, loc, SmallVector<OpFoldResult>{count}, element, [&](OpBuilder &nb, Location l, ValueRange indices) -> Value {
+        Value wide = arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[0]);
         Value offset = castScalar(nb, l, wide, onnx::TensorProto::INT64, dtype, element);
-        Value value = isFloat ? arith::AddFOp::create(nb, l, start, arith::MulFOp::create(nb, l, offset, delta)).getResult()
-                              : arith::AddIOp::create(nb, l, start, arith::MulIOp::create(nb, l, offset, delta)).getResult();
-        linalg::YieldOp::create(nb, l, value);
+        return isFloat ? arith::AddFOp::create(nb, l, start, arith::MulFOp::create(nb, l, offset, delta)).getResult()
+                       : arith::AddIOp::create(nb, l, start, arith::MulIOp::create(nb, l, offset, delta)).getResult();
       });
-  ctx.setOutput(0, generic.getResult(0), dtype);
+  ctx.setOutput(0, result, dtype);
   return success();
 }
 
