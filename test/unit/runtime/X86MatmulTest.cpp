@@ -30,6 +30,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Device.h"
+#include "PackedWeights.h"
 #include "kernels/KernelError.h"
 #include "kernels/Matmul.h"
 #include "kernels/x86/X86Matmul.h"
@@ -55,38 +56,8 @@ using quant::Offset;
 
 namespace {
 
-struct Packed {
-  std::vector<uint8_t> codes;
-  std::vector<float> scales, mins;
-  std::vector<int32_t> zeroPoints;
-  std::vector<float> dequantized; ///< N x K
-};
-
-Packed pack(const Format &f, int64_t N, int64_t K, std::mt19937 &rng) {
-  std::normal_distribution<float> normal;
-  std::vector<float> w(N * K);
-  for (float &v : w)
-    v = normal(rng);
-  Packed p;
-  p.dequantized.resize(N * K);
-  if (quant::isBlockFormat(f.kind)) {
-    const quant::GgmlType type = *quant::ggmlTypeOf(f.kind);
-    p.codes.resize(N * quant::packedRowBytes(f, K));
-    EXPECT_TRUE(quant::quantizeRows(type, w.data(), p.codes.data(), N, K).isOk());
-    EXPECT_TRUE(quant::dequantizeRows(type, p.codes.data(), p.dequantized.data(), N, K).isOk());
-  } else {
-    quant::UniformTensor t;
-    quant::UniformOptions options;
-    options.clipSteps = 2;
-    EXPECT_TRUE(quant::quantizeUniform(f, w.data(), N, K, options, nullptr, t).isOk());
-    EXPECT_TRUE(quant::dequantizeUniform(f, t, N, K, p.dequantized.data()).isOk());
-    p.codes = t.codes;
-    p.scales = t.scales;
-    p.mins = t.mins;
-    p.zeroPoints = t.zeroPoints;
-  }
-  return p;
-}
+using test::Packed;
+using test::pack;
 
 /// Every format with a tuned kernel on this CPU.
 std::vector<Format> tunedFormats() {

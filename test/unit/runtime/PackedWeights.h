@@ -1,0 +1,98 @@
+//===- PackedWeights.h - Random packed weights for kernel tests -*- C++ -*-===//
+//
+// Random weights packed in any format, with the reference decode every
+// matmul kernel is compared with (lib/Quant's dequantizers; codebooks are
+// decoded here from docs/FORMATS.md's packing rule, independently).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_TEST_PACKEDWEIGHTS_H
+#define LOWBIT_TEST_PACKEDWEIGHTS_H
+
+#include "lowbit/Quant/BlockQuant.h"
+#include "lowbit/Quant/Format.h"
+#include "lowbit/Quant/GgmlType.h"
+#include "lowbit/Quant/Uniform.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace lowbit::test {
+
+/// A packed weight with its side arrays and its reference decode.
+struct Packed {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, mins, codebooks;
+  std::vector<int32_t> zeroPoints;
+  std::vector<float> dequantized; ///< N x K
+};
+
+/// Bit `i` of the row's LSB-first bit string, one bit at a time: an
+/// independent reading of docs/FORMATS.md's packing rule.
+inline uint32_t readCode(const uint8_t *row, int64_t firstBit, unsigned bits) {
+  uint32_t code = 0;
+  for (unsigned b = 0; b < bits; ++b) {
+    const int64_t bit = firstBit + b;
+    code |= uint32_t((row[bit / 8] >> (bit % 8)) & 1) << b;
+  }
+  return code;
+}
+
+inline Packed pack(const quant::Format &f, int64_t N, int64_t K, std::mt19937 &rng) {
+  std::normal_distribution<float> normal;
+  std::vector<float> w(N * K);
+  for (float &v : w)
+    v = normal(rng);
+  Packed p;
+  p.dequantized.resize(N * K);
+  if (quant::isBlockFormat(f.kind)) {
+    const quant::GgmlType type = *quant::ggmlTypeOf(f.kind);
+    p.codes.resize(N * quant::packedRowBytes(f, K));
+    lowbit::Status s = quant::quantizeRows(type, w.data(), p.codes.data(), N, K);
+    EXPECT_TRUE(s.isOk()) << s.message();
+    s = quant::dequantizeRows(type, p.codes.data(), p.dequantized.data(), N, K);
+    EXPECT_TRUE(s.isOk()) << s.message();
+  } else if (f.kind == quant::FormatKind::Codebook) {
+    const int64_t rowBytes = quant::packedRowBytes(f, K), entries = int64_t(1) << f.bits;
+    p.codes.resize(N * rowBytes);
+    for (uint8_t &b : p.codes)
+      b = static_cast<uint8_t>(rng());
+    p.codebooks.resize(f.codebooks * entries * f.groupSize);
+    for (float &v : p.codebooks)
+      v = normal(rng);
+    p.scales.resize(N);
+    for (float &v : p.scales)
+      v = 0.5f + std::fabs(normal(rng));
+    const int64_t C = f.codebooks, V = f.groupSize;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t g = 0; g < K / V; ++g)
+        for (int64_t i = 0; i < V; ++i) {
+          float sum = 0;
+          for (int64_t c = 0; c < C; ++c) {
+            const uint32_t code = readCode(p.codes.data() + n * rowBytes, (g * C + c) * f.bits, f.bits);
+            sum += p.codebooks[(c * entries + code) * V + i];
+          }
+          p.dequantized[n * K + g * V + i] = p.scales[n] * sum;
+        }
+  } else {
+    quant::UniformTensor t;
+    quant::UniformOptions options;
+    options.clipSteps = 3;
+    lowbit::Status s = quant::quantizeUniform(f, w.data(), N, K, options, nullptr, t);
+    EXPECT_TRUE(s.isOk()) << s.message();
+    s = quant::dequantizeUniform(f, t, N, K, p.dequantized.data());
+    EXPECT_TRUE(s.isOk()) << s.message();
+    p.codes = t.codes;
+    p.scales = t.scales;
+    p.mins = t.mins;
+    p.zeroPoints = t.zeroPoints;
+  }
+  return p;
+}
+
+} // namespace lowbit::test
+
+#endif // LOWBIT_TEST_PACKEDWEIGHTS_H
