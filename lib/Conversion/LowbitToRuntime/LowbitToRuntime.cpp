@@ -154,9 +154,10 @@ Value flatten(OpBuilder &b, Location loc, Value value, Type element) {
 
 Value toBuffer(OpBuilder &b, Location loc, Value flatTensor) {
   auto type = cast<RankedTensorType>(flatTensor.getType());
-  auto buffer = bufferization::ToBufferOp::create(b, loc, MemRefType::get(type.getShape(), type.getElementType()),
-                                                  flatTensor, /*read_only=*/true);
-  return memref::CastOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, type.getElementType()), buffer);
+  Value buffer = bufferization::ToBufferOp::create(b, loc, MemRefType::get(type.getShape(), type.getElementType()),
+                                                   flatTensor, /*read_only=*/true);
+  auto flat = MemRefType::get({ShapedType::kDynamic}, type.getElementType());
+  return buffer.getType() == flat ? buffer : memref::CastOp::create(b, loc, flat, buffer).getResult();
 }
 
 LogicalResult lowerMatmul(MatmulOp op, Value context, func::FuncOp wrapper, EntryArguments &entry,
