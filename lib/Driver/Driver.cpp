@@ -109,6 +109,36 @@ void describeEntry(func::FuncOp entry, artifact::ArtifactContents &contents,
   }
 }
 
+/// The ONNX node name the importer put on an op's location (possibly fused).
+std::string nodeNameOf(Location loc) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return name.getName().str();
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (std::string name = nodeNameOf(inner); !name.empty())
+        return name;
+  return "";
+}
+
+/// A quantized weight's record: its name comes from the packed constant's
+/// resource key ("NAME.packed"), as the quantize pass made it.
+WeightRecord describeWeight(MatmulOp op) {
+  PackedType weight = op.getWeight().getType();
+  WeightRecord record;
+  record.node = nodeNameOf(op.getLoc());
+  record.rows = weight.getNumRows();
+  record.cols = weight.getRowLength();
+  quant::Format format = weight.getFormat().getValue();
+  record.format = quant::toString(format);
+  record.bitsPerWeight = quant::bitsPerWeight(format, record.cols);
+  if (auto constant = op.getWeight().getDefiningOp<ConstantOp>())
+    if (auto bytes = dyn_cast<DenseResourceElementsAttr>(constant.getBytes()))
+      record.name = StringRef(bytes.getRawHandle().getKey()).drop_back(StringRef(".packed").size()).str();
+  if (auto error = op->getAttrOfType<FloatAttr>("lowbit.relative_error"))
+    record.relativeError = error.getValueAsDouble();
+  return record;
+}
+
 /// Prints a line as each stage starts and, when the next begins, how long the
 /// last one took.
 class Stage {
@@ -169,10 +199,12 @@ LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, Comp
   quantize.include = options.include;
   quantize.exclude = options.exclude;
   quantize.report = options.verbose;
+  quantize.measureError = options.measureWeightError;
   if (failed(runPipeline(module, [&](OpPassManager &pm) { buildQuantizePipeline(pm, quantize); })))
     return failure();
   module.walk([&](MatmulOp op) {
     PackedType weight = op.getWeight().getType();
+    stats.weights.push_back(describeWeight(op));
     stats.linearWeights += 1;
     stats.linearElements += weight.getNumRows() * weight.getRowLength();
     stats.linearPackedBytes += weight.getNumBytes();

@@ -71,6 +71,7 @@ void buildQuantizePipeline(OpPassManager &pm, const QuantizePipelineOptions &opt
     quantize.include.assign(options.include.begin(), options.include.end());
     quantize.exclude.assign(options.exclude.begin(), options.exclude.end());
     quantize.report = options.report;
+    quantize.measureError = options.measureError;
     pm.addPass(createQuantizeWeightsPass(quantize));
   }
   pm.addPass(createCanonicalizerPass());

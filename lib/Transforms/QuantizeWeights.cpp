@@ -22,6 +22,8 @@
 #include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+
 namespace lowbit {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTSPASS
 #include "lowbit/Transforms/Passes.h.inc"
@@ -183,7 +185,18 @@ struct Selection {
 struct Packed {
   std::vector<uint8_t> bytes;
   quant::UniformTensor side; // scales, zero points, mins for int and ternary
+  std::optional<double> relativeError; // with measure-error
 };
+
+/// ||W - decoded|| / ||W|| over all of a weight's rows (0 for an all-zero W).
+double relativeError(ArrayRef<float> original, ArrayRef<float> decoded) {
+  double err = 0, norm = 0;
+  for (auto [w, d] : llvm::zip_equal(original, decoded)) {
+    err += (double(w) - d) * (double(w) - d);
+    norm += double(w) * w;
+  }
+  return norm > 0 ? std::sqrt(err / norm) : 0.0;
+}
 
 class QuantizeWeightsPass : public impl::QuantizeWeightsPassBase<QuantizeWeightsPass> {
 public:
@@ -256,17 +269,24 @@ private:
     Packed packed;
     packed.bytes.resize(m.n * quant::packedRowBytes(format_, m.k));
     Status status = Status::ok();
+    std::vector<float> decoded(measureError ? rows.size() : 0);
     if (std::optional<quant::GgmlType> type = quant::ggmlTypeOf(format_.kind)) {
       status = quant::quantizeRowsParallel(*type, rows.data(), packed.bytes.data(), m.n, m.k, nullptr, threads);
+      if (!status.failed() && measureError)
+        status = quant::dequantizeRowsParallel(*type, packed.bytes.data(), decoded.data(), m.n, m.k, threads);
     } else {
       quant::UniformOptions options;
       options.threads = threads;
       status = quant::quantizeUniform(format_, rows.data(), m.n, m.k, options, nullptr, packed.side);
+      if (!status.failed() && measureError)
+        status = quant::dequantizeUniform(format_, packed.side, m.n, m.k, decoded.data());
       packed.bytes = std::move(packed.side.codes);
     }
     if (status.failed())
       return m.op.emitError() << "cannot quantize weight '" << name << "' to " << quant::toString(format_) << ": "
                               << status.message();
+    if (measureError)
+      packed.relativeError = relativeError(rows, decoded);
     return packed;
   }
 
@@ -318,12 +338,18 @@ private:
     Value activation = m.op.getDpsInputs()[0];
     auto matmul = MatmulOp::create(b, loc, m.op.getResultTypes()[0], activation, weight, scales, zeroPoints,
                                    mins, /*codebooks=*/Value(), /*bias=*/Value());
+    if (packed->relativeError)
+      matmul->setAttr("lowbit.relative_error", b.getF64FloatAttr(*packed->relativeError));
     m.op.getResult(0).replaceAllUsesWith(matmul.getResult());
     m.op.erase();
-    if (report)
+    if (report) {
       llvm::errs() << "[" << index + 1 << "/" << count << "] " << name << ": " << m.n << "x" << m.k << " f32 -> "
                    << quant::toString(f) << " (" << llvm::format("%.2f", quant::bitsPerWeight(f, m.k))
-                   << " bits per weight)\n";
+                   << " bits per weight";
+      if (packed->relativeError)
+        llvm::errs() << ", relative error " << llvm::format("%.4f", *packed->relativeError);
+      llvm::errs() << ")\n";
+    }
     return success();
   }
 

@@ -16,6 +16,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -53,6 +54,10 @@ cl::opt<std::string> target("target", cl::desc("Target architecture"), cl::init(
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for (znver4, x86-64-v3, ...; native: this machine)"),
                          cl::init("native"), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print a line per quantized weight"), cl::cat(category));
+cl::opt<std::string> weightStats("weight-stats",
+                                 cl::desc("Write each quantized weight's shape, format, bits per weight and "
+                                          "relative error (||W - decoded|| / ||W||) to this JSON file"),
+                                 cl::value_desc("file"), cl::cat(category));
 cl::list<std::string> inputShapes("input-shape",
                                   cl::desc("Fix an input's shape, e.g. input_ids=1x128 (? keeps a dimension dynamic)"),
                                   cl::value_desc("name=DxDx..."), cl::cat(category));
@@ -97,6 +102,37 @@ public:
 private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
 };
+
+/// --weight-stats: the quantized weights and the summary's totals, as JSON
+/// (written through a temporary file, so a failed run leaves no half file).
+int writeWeightStats(const lowbit::CompileStats &stats) {
+  json::Array weights;
+  for (const lowbit::WeightRecord &w : stats.weights)
+    weights.push_back(json::Object{{"name", w.name},
+                                   {"node", w.node},
+                                   {"rows", w.rows},
+                                   {"cols", w.cols},
+                                   {"format", w.format},
+                                   {"bits_per_weight", w.bitsPerWeight},
+                                   {"relative_error", w.relativeError}});
+  json::Object root{{"model", inputPath},
+                    {"quant", quant},
+                    {"float_weight_bytes", stats.floatWeightBytes},
+                    {"linear_weights", stats.linearWeights},
+                    {"linear_elements", stats.linearElements},
+                    {"linear_packed_bytes", stats.linearPackedBytes},
+                    {"linear_side_bytes", stats.linearSideBytes},
+                    {"weights", std::move(weights)}};
+  Error written = writeToOutput(weightStats, [&](raw_ostream &os) {
+    os << formatv("{0:2}", json::Value(std::move(root))) << "\n";
+    return Error::success();
+  });
+  if (written) {
+    WithColor::error(errs(), "lowbit-compile") << "--weight-stats: " << toString(std::move(written)) << "\n";
+    return 1;
+  }
+  return 0;
+}
 
 int printModule(mlir::ModuleOp module) {
   Error written = writeToOutput(outputPath, [&](raw_ostream &os) {
@@ -154,7 +190,14 @@ int main(int argc, char **argv) {
   compile.target = target;
   compile.cpu = cpu;
   compile.verbose = verbose;
+  compile.measureWeightError = verbose || !weightStats.empty();
   bool toArtifact = emit == Emit::Artifact || (emit.getNumOccurrences() == 0 && StringRef(outputPath).ends_with(".lbm"));
+
+  if (!weightStats.empty() && emit == Emit::Mlir && !toArtifact) {
+    WithColor::error(errs(), "lowbit-compile")
+        << "--weight-stats needs the weights quantized: use --emit=quantized or write an artifact\n";
+    return 1;
+  }
 
   mlir::DialectRegistry registry;
   lowbit::registerDriverDialects(registry);
@@ -176,6 +219,8 @@ int main(int argc, char **argv) {
   if (emit == Emit::Mlir && !toArtifact)
     return printModule(*module);
   if (failed(lowbit::quantizeModel(*module, compile, stats)))
+    return 1;
+  if (!weightStats.empty() && writeWeightStats(stats) != 0)
     return 1;
   if (!quant.empty() && stats.linearWeights == 0)
     WithColor::warning(errs(), "lowbit-compile")

@@ -29,6 +29,20 @@ struct CompileOptions {
   std::string cpu = "native";
   /// Print one line per quantized weight.
   bool verbose = false;
+  /// Decode every quantized weight again and record its relative error
+  /// (CompileStats::weights).
+  bool measureWeightError = false;
+};
+
+/// One quantized matmul weight, as lowbit-compile --weight-stats lists it.
+struct WeightRecord {
+  std::string name;   ///< the weight's name (ONNX initializer, or its node path)
+  std::string node;   ///< the ONNX node that multiplies by it ("" if unknown)
+  int64_t rows = 0;   ///< N, output features
+  int64_t cols = 0;   ///< K, the reduction length
+  std::string format; ///< as #lowbit.format prints it
+  double bitsPerWeight = 0;
+  double relativeError = -1; ///< ||W - decoded|| / ||W||; -1: not measured
 };
 
 /// What the stages measured, for the closing summary.
@@ -40,6 +54,7 @@ struct CompileStats {
   int64_t linearPackedBytes = 0; ///< their packed bytes, in-block scales included
   int64_t linearSideBytes = 0;   ///< their scales, zero points, mins
   std::string cpu;               ///< the CPU the code was compiled for
+  std::vector<WeightRecord> weights; ///< every quantized matmul weight
 };
 
 /// Imports an ONNX file and tidies the result.

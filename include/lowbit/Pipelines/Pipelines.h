@@ -19,6 +19,9 @@ struct QuantizePipelineOptions : public mlir::PassPipelineOptions<QuantizePipeli
   ListOption<std::string> include{*this, "include", llvm::cl::desc("Regexes of weights to quantize")};
   ListOption<std::string> exclude{*this, "exclude", llvm::cl::desc("Regexes of weights to leave in float")};
   Option<bool> report{*this, "report", llvm::cl::desc("Print a line per weight"), llvm::cl::init(false)};
+  Option<bool> measureError{*this, "measure-error",
+                            llvm::cl::desc("Record each weight's relative error (lowbit.relative_error)"),
+                            llvm::cl::init(false)};
 };
 
 /// Imported model -> quantized weights feeding lowbit.matmul, tidied.

@@ -20,6 +20,11 @@ def QuantizeWeightsPass : Pass<"lowbit-quantize-weights", "mlir::ModuleOp"> {
     Weights named by an `exclude` regex, not named by an `include` regex (when
     any is given), or whose reduction dimension the format's block does not
     divide stay in float; `report` prints one line per weight.
+
+    With `measure-error`, each weight is decoded again after packing and its
+    relative RMS error, ||W - dequant(quant(W))|| / ||W||, is kept on the
+    new op as the discardable attribute `lowbit.relative_error` (f64) and
+    printed in the report: what lowbit-compile --weight-stats collects.
   }];
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"q8_0\"",
@@ -32,6 +37,8 @@ def QuantizeWeightsPass : Pass<"lowbit-quantize-weights", "mlir::ModuleOp"> {
            "Threads that quantize a weight's rows (0: one per core)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Print one line per weight to stderr">,
+    Option<"measureError", "measure-error", "bool", /*default=*/"false",
+           "Record each weight's relative RMS error as lowbit.relative_error">,
   ];
   let dependentDialects = ["::lowbit::LowbitDialect", "::mlir::arith::ArithDialect"];
 }

@@ -2,6 +2,7 @@
 // RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=int8" | FileCheck %s --check-prefix=INT8
 // RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q8_0 exclude=.*" | FileCheck %s --check-prefix=EXCLUDED
 // RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q4_k" | FileCheck %s --check-prefix=UNFIT
+// RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q8_0 measure-error=true" | FileCheck %s --check-prefix=ERROR
 
 // A matmul x[?, 32] * W[32, 1] whose weights lie exactly on the q8_0 grid:
 // W[k] = q_k / 4 with q = 0, 1, ..., 30, 127, so the block's scale is
@@ -21,6 +22,10 @@
 // INT8: %[[S:.*]] = arith.constant dense<2.500000e-01> : tensor<1x1xf32>
 // INT8: lowbit.matmul %{{.*}}, %{{.*}} scales(%[[S]] : tensor<1x1xf32>) : tensor<?x32xf32>, !lowbit.packed<1x32, int8> -> tensor<?x1xf32>
 // INT8: w.packed: "0x40000000808182838485868788898A8B8C8D8E8F909192939495969798999A9B9C9D9EFF"
+
+// measure-error: these weights are on the q8_0 grid, so they decode exactly.
+// ERROR-LABEL: func.func @matmul
+// ERROR: lowbit.matmul %{{.*}}, %{{.*}} {lowbit.relative_error = 0.000000e+00 : f64}
 
 // EXCLUDED-LABEL: func.func @matmul
 // EXCLUDED-NOT: lowbit.matmul
@@ -64,6 +69,11 @@ func.func @matmul(%x: tensor<?x32xf32>) -> tensor<?x1xf32> {
 // dimension on the activations; a weight that is not a constant is left alone.
 // Q8-LABEL: func.func @transposed
 // Q8: lowbit.matmul %{{.*}}, %{{.*}} : tensor<2x?x32xf32>, !lowbit.packed<1x32, q8_0> -> tensor<2x?x1xf32>
+// measure-error: W = 0.5 everywhere has code 127 and the scale 0.5 / 127
+// rounded to fp16, 0x1C08 = 0.003936767578125, so every weight decodes to
+// 127 * 0.003936767578125 = 0.499969482421875: relative error 2^-14.
+// ERROR-LABEL: func.func @transposed
+// ERROR: lowbit.matmul %{{.*}}, %{{.*}} {lowbit.relative_error = 6.103515625E-5 : f64}
 // Q8-LABEL: func.func @not_constant
 // Q8-NOT: lowbit.matmul
 #xt = affine_map<(b, m, n, k) -> (b, m, k)>
