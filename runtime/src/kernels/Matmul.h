@@ -8,8 +8,9 @@
 // Output rows N are split into workgroups over the context's parallel_for.
 // Each workgroup calls a row kernel, chosen once per call by
 // selectMatmulKernel: the portable one for every format, unless a tuned
-// kernel for this format and CPU exists (kernels/x86/: AVX-512 VNNI, chosen
-// at run time from cpuid; for now only with LOWBIT_MATMUL_KERNELS=tuned).
+// kernel for this format and CPU exists (kernels/x86/: AVX-512 VNNI, AVX-VNNI
+// or AVX2, chosen at run time from cpuid; LOWBIT_MATMUL_KERNELS=portable
+// forces the portable kernel, see kernels/x86/X86Matmul.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LOWBIT_RUNTIME_KERNELS_MATMUL_H

@@ -115,15 +115,7 @@ void checkFormat(const Format &f, int64_t M, int64_t N, int64_t K, const lowbit_
       }
       double tolerance = 2.0 * (K + 2) * 0x1p-24 * magnitude;
       if (int8Activations) { // the bound of kernels/x86/X86Matmul.h
-        double bound = 0;
-        for (int64_t k0 = 0; k0 < K; k0 += 32) {
-          double amax = 0, wsum = 0;
-          for (int64_t k = k0; k < std::min(K, k0 + 32); ++k) {
-            amax = std::max(amax, double(std::fabs(x[m * K + k])));
-            wsum += std::fabs(p.dequantized[n * K + k]);
-          }
-          bound += amax / 254.0 * wsum;
-        }
+        const double bound = test::int8ActivationBound(&x[m * K], &p.dequantized[n * K], K);
         tolerance = 1.001 * bound + 4.0 * (K + 2) * 0x1p-24 * (magnitude + bound);
       }
       if (std::fabs(serial[m * N + n] - ref) > tolerance && ++failures <= 5)

@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -91,6 +92,23 @@ inline Packed pack(const quant::Format &f, int64_t N, int64_t K, std::mt19937 &r
     p.zeroPoints = t.zeroPoints;
   }
   return p;
+}
+
+/// The bound of kernels/x86/X86Matmul.h on what rounding one activation row
+/// x[0, K) to int8 per 32-block (d = max|x_b| / 127, |x - d q| <= d / 2)
+/// moves its dot product with the weight row w[0, K):
+///   sum_b (max_{k in b} |x_k| / 254) * sum_{k in b} |w_k|.
+inline double int8ActivationBound(const float *x, const float *w, int64_t K) {
+  double bound = 0;
+  for (int64_t k0 = 0; k0 < K; k0 += 32) {
+    double amax = 0, wsum = 0;
+    for (int64_t k = k0; k < std::min(K, k0 + 32); ++k) {
+      amax = std::max(amax, double(std::fabs(x[k])));
+      wsum += std::fabs(w[k]);
+    }
+    bound += amax / 254.0 * wsum;
+  }
+  return bound;
 }
 
 } // namespace lowbit::test

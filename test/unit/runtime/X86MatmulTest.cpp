@@ -102,9 +102,10 @@ protected:
       GTEST_SKIP() << "this CPU lacks AVX-512 VNNI";
     device_ = createCpuDevice();
     ASSERT_TRUE(device_->createStream(3, stream_).isOk());
+    saved_ = kernels::x86::kernelChoice();
     kernels::x86::setTunedKernelsEnabled(true);
   }
-  void TearDown() override { kernels::x86::setTunedKernelsEnabled(false); }
+  void TearDown() override { kernels::x86::setKernelChoice(saved_); }
   const lowbit_dispatch_context *ctx() const { return stream_->dispatchContext(); }
 
   /// Runs the matmul with the tuned kernels on or off.
@@ -124,6 +125,7 @@ protected:
 
   std::unique_ptr<Device> device_;
   std::unique_ptr<Stream> stream_;
+  kernels::x86::KernelChoice saved_ = kernels::x86::KernelChoice::Best;
 };
 
 TEST_F(X86MatmulTest, EveryFormatHasATunedKernel) {

@@ -1133,34 +1133,89 @@ bool hasAvx512Vnni() {
   return has;
 }
 
-bool tunedKernel(const Format &format, MatmulKernel &out) { return hasAvx512Vnni() && avx512Kernel(format, out); }
-
-namespace {
-std::atomic<int> &enabledFlag() {
-  // Off unless LOWBIT_MATMUL_KERNELS=tuned: the int8 rounding of x moves
-  // results by more than the float-rounding bounds some end-to-end checks
-  // still assume (docs/PERFORMANCE.md, "Numerics").
-  static std::atomic<int> flag{[] {
-    const char *v = std::getenv("LOWBIT_MATMUL_KERNELS");
-    return v && std::strcmp(v, "tuned") == 0 ? 1 : 0;
-  }()};
-  return flag;
+bool hasIsa(Isa isa) {
+  switch (isa) {
+  case Isa::Avx512Vnni:
+    return hasAvx512Vnni();
+  case Isa::AvxVnni:
+  case Isa::Avx2:
+    return false; // no 256-bit kernels yet
+  }
+  return false;
 }
-} // namespace
 
-void setTunedKernelsEnabled(bool enabled) { enabledFlag().store(enabled ? 1 : 0, std::memory_order_relaxed); }
-
-bool selectKernel(const Format &format, MatmulKernel &out) {
-  return enabledFlag().load(std::memory_order_relaxed) && tunedKernel(format, out);
+bool isaKernel(Isa isa, const Format &format, MatmulKernel &out) {
+  if (!hasIsa(isa))
+    return false;
+  switch (isa) {
+  case Isa::Avx512Vnni:
+    return avx512Kernel(format, out);
+  case Isa::AvxVnni:
+  case Isa::Avx2:
+    return false;
+  }
+  return false;
 }
 
 #else // not x86-64
 
 bool hasAvx512Vnni() { return false; }
-bool tunedKernel(const Format &, MatmulKernel &) { return false; }
-bool selectKernel(const Format &, MatmulKernel &) { return false; }
-void setTunedKernelsEnabled(bool) {}
+bool hasIsa(Isa) { return false; }
+bool isaKernel(Isa, const Format &, MatmulKernel &) { return false; }
 
 #endif
+
+bool tunedKernel(const Format &format, MatmulKernel &out) {
+  for (Isa isa : {Isa::Avx512Vnni, Isa::AvxVnni, Isa::Avx2})
+    if (isaKernel(isa, format, out))
+      return true;
+  return false;
+}
+
+KernelChoice parseKernelChoice(const char *value) {
+  if (!value)
+    return KernelChoice::Best;
+  const struct {
+    const char *name;
+    KernelChoice choice;
+  } names[] = {{"portable", KernelChoice::Portable},  {"avx512", KernelChoice::Avx512Vnni},
+               {"avxvnni", KernelChoice::AvxVnni},    {"avx2", KernelChoice::Avx2},
+               {"tuned", KernelChoice::Best},         {"auto", KernelChoice::Best}};
+  for (const auto &n : names)
+    if (std::strcmp(value, n.name) == 0)
+      return n.choice;
+  return KernelChoice::Best;
+}
+
+namespace {
+std::atomic<int> &choiceFlag() {
+  // The tuned kernels round x to int8 per 32-block (X86Matmul.h's bound);
+  // LOWBIT_MATMUL_KERNELS=portable keeps results exact to float rounding.
+  static std::atomic<int> flag{static_cast<int>(parseKernelChoice(std::getenv("LOWBIT_MATMUL_KERNELS")))};
+  return flag;
+}
+} // namespace
+
+void setKernelChoice(KernelChoice choice) { choiceFlag().store(static_cast<int>(choice), std::memory_order_relaxed); }
+
+KernelChoice kernelChoice() { return static_cast<KernelChoice>(choiceFlag().load(std::memory_order_relaxed)); }
+
+void setTunedKernelsEnabled(bool enabled) { setKernelChoice(enabled ? KernelChoice::Best : KernelChoice::Portable); }
+
+bool selectKernel(const Format &format, MatmulKernel &out) {
+  switch (kernelChoice()) {
+  case KernelChoice::Best:
+    return tunedKernel(format, out);
+  case KernelChoice::Avx512Vnni:
+    return isaKernel(Isa::Avx512Vnni, format, out);
+  case KernelChoice::AvxVnni:
+    return isaKernel(Isa::AvxVnni, format, out);
+  case KernelChoice::Avx2:
+    return isaKernel(Isa::Avx2, format, out);
+  case KernelChoice::Portable:
+    return false;
+  }
+  return false;
+}
 
 } // namespace lowbit::runtime::kernels::x86

@@ -3,7 +3,10 @@
 // Fast row kernels for selectMatmulKernel on x86-64. They are compiled with
 // per-function target attributes, so the runtime builds for (and runs on)
 // any x86-64; selectKernel offers them only when cpuid reports every
-// feature they use (AVX-512 F/BW/VL/DQ, VNNI, VBMI, F16C, BMI2).
+// feature they use (AVX-512 F/BW/VL/DQ, VNNI, VBMI, F16C, BMI2), and
+// otherwise the 256-bit ones of X86Avx2Matmul.h (AVX2 + FMA + F16C, with
+// AVX-VNNI where present). They are on by default; LOWBIT_MATMUL_KERNELS
+// picks a family or the portable kernel (KernelChoice below).
 //
 // How they compute (DESIGN.md "Kernels"):
 //   - once per call, each activation row is quantized to int8 per 32-block
@@ -32,23 +35,46 @@
 
 namespace lowbit::runtime::kernels::x86 {
 
-/// Fills `out` with a tuned kernel for `format` on this CPU and returns
-/// true, or returns false (the portable kernel then runs). For now the
-/// tuned kernels are used only when enabled (LOWBIT_MATMUL_KERNELS=tuned in
-/// the environment, or setTunedKernelsEnabled(true)); see
-/// docs/PERFORMANCE.md, "Numerics".
+/// The x86 kernel families, fastest first. Each needs its CPU features
+/// (hasIsa); a family may lack a kernel for some formats.
+enum class Isa {
+  Avx512Vnni, ///< 512-bit VPDPBUSD (this file's kernels)
+  AvxVnni,    ///< 256-bit, VPDPBUSD ymm (AVX-VNNI), X86Avx2Matmul.h
+  Avx2,       ///< 256-bit, VPMADDUBSW + VPMADDWD (AVX2 + FMA + F16C)
+};
+
+/// What selectKernel offers (LOWBIT_MATMUL_KERNELS): the fastest family this
+/// CPU has a kernel for (Best: unset, "tuned", "auto"), one family only
+/// ("avx512", "avxvnni", "avx2": the portable kernel where that family has
+/// none or the CPU lacks it), or the portable kernel ("portable", which is
+/// exact to float rounding; the others round x to int8).
+enum class KernelChoice { Best, Avx512Vnni, AvxVnni, Avx2, Portable };
+
+/// Fills `out` with the x86 kernel for `format` that the current choice
+/// allows on this CPU and returns true, or returns false (the portable
+/// kernel then runs). See docs/PERFORMANCE.md, "Numerics".
 bool selectKernel(const quant::Format &format, MatmulKernel &out);
 
-/// Turns the tuned kernels off (the portable ones run) or back on, for the
-/// whole process; the initial state comes from LOWBIT_MATMUL_KERNELS
-/// ("tuned": on; anything else or unset: off).
+/// Sets the choice for the whole process (tests, benchmarks); the initial
+/// one comes from LOWBIT_MATMUL_KERNELS (unknown values: Best).
+void setKernelChoice(KernelChoice choice);
+KernelChoice kernelChoice();
+/// The choice a LOWBIT_MATMUL_KERNELS value names (null: unset).
+KernelChoice parseKernelChoice(const char *value);
+
+/// Best (true) or Portable (false), for callers of the older switch.
 void setTunedKernelsEnabled(bool enabled);
 
-/// True when this CPU has every feature the AVX-512 VNNI kernels use.
+/// True when this CPU has every feature the family's kernels use.
+bool hasIsa(Isa isa);
+/// hasIsa(Isa::Avx512Vnni).
 bool hasAvx512Vnni();
 
-/// The tuned kernel for `format` regardless of LOWBIT_MATMUL_KERNELS (for
-/// tests and benchmarks); false when there is none for this format or CPU.
+/// The family's kernel for `format` regardless of the choice (tests,
+/// benchmarks); false when the family has none or the CPU lacks it.
+bool isaKernel(Isa isa, const quant::Format &format, MatmulKernel &out);
+
+/// The fastest x86 kernel for `format` on this CPU regardless of the choice.
 bool tunedKernel(const quant::Format &format, MatmulKernel &out);
 
 } // namespace lowbit::runtime::kernels::x86
