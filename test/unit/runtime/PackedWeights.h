@@ -97,7 +97,10 @@ inline Packed pack(const quant::Format &f, int64_t N, int64_t K, std::mt19937 &r
 /// The bound of kernels/x86/X86Matmul.h on what rounding one activation row
 /// x[0, K) to int8 per 32-block (d = max|x_b| / 127, |x - d q| <= d / 2)
 /// moves its dot product with the weight row w[0, K):
-///   sum_b (max_{k in b} |x_k| / 254) * sum_{k in b} |w_k|.
+///   sum_b (max_{k in b} |x_k| / 254) * sum_{k in b} |w_k|,
+/// where w is the part of each weight the kernel multiplies with the
+/// rounded activations (codeParts below; the weight itself for formats
+/// without mins or zero points).
 inline double int8ActivationBound(const float *x, const float *w, int64_t K) {
   double bound = 0;
   for (int64_t k0 = 0; k0 < K; k0 += 32) {
@@ -109,6 +112,64 @@ inline double int8ActivationBound(const float *x, const float *w, int64_t K) {
     bound += amax / 254.0 * wsum;
   }
   return bound;
+}
+
+/// |the part of each weight (N x K) that the tuned x86 kernels multiply with
+/// the int8 activations|: they apply a format's min or zero point against
+/// the exact sum of x, so only w - that term carries the activation
+/// rounding. That part can exceed |w| (a weight near its block's min), so
+/// the bound must use it. Covers every family: the AVX-512 kernels take
+/// int codes q as s q, the AVX2 ones int8 codes as s (q - 128).
+inline std::vector<float> codeParts(const quant::Format &f, const Packed &p, int64_t N, int64_t K) {
+  std::vector<float> parts(p.dequantized.size());
+  for (size_t i = 0; i < parts.size(); ++i)
+    parts[i] = std::fabs(p.dequantized[i]);
+  if (f.kind == quant::FormatKind::Int && f.offset != quant::Offset::None) {
+    const int64_t rowBytes = quant::packedRowBytes(f, K), groups = quant::groupsPerRow(f, K);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t e = f.granularity == quant::Granularity::Tensor  ? 0
+                          : f.granularity == quant::Granularity::Group ? n * groups + k / f.groupSize
+                                                                        : n;
+        const float s = std::fabs(p.scales[e]);
+        const float q = float(readCode(p.codes.data() + n * rowBytes, k * f.bits, f.bits));
+        float &part = parts[n * K + k];
+        part = std::max(part, s * q);
+        if (f.bits == 8)
+          part = std::max(part, s * std::fabs(q - 128.f));
+      }
+    return parts;
+  }
+  // Block formats with mins: the min term is what a block decodes to with
+  // its codes (and fifth bits) zeroed.
+  int64_t codesFrom = 0;
+  switch (f.kind) {
+  case quant::FormatKind::Q4_1:
+  case quant::FormatKind::Q5_1:
+    codesFrom = 4;
+    break;
+  case quant::FormatKind::Q4_K:
+  case quant::FormatKind::Q5_K:
+    codesFrom = 16;
+    break;
+  default:
+    return parts;
+  }
+  const quant::GgmlType type = *quant::ggmlTypeOf(f.kind);
+  const quant::BlockGeometry g = *quant::blockGeometry(f.kind);
+  std::vector<uint8_t> block(static_cast<size_t>(g.bytesPerBlock));
+  std::vector<float> minTerm(static_cast<size_t>(g.blockSize));
+  for (int64_t b = 0; b < N * (K / g.blockSize); ++b) {
+    const uint8_t *src = p.codes.data() + b * g.bytesPerBlock;
+    std::copy(src, src + g.bytesPerBlock, block.begin());
+    std::fill(block.begin() + codesFrom, block.end(), 0);
+    EXPECT_TRUE(quant::dequantizeRows(type, block.data(), minTerm.data(), 1, g.blockSize).isOk());
+    for (int64_t i = 0; i < g.blockSize; ++i) {
+      float &part = parts[b * g.blockSize + i];
+      part = std::max(part, std::fabs(p.dequantized[b * g.blockSize + i] - minTerm[i]));
+    }
+  }
+  return parts;
 }
 
 } // namespace lowbit::test

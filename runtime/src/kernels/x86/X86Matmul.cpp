@@ -24,6 +24,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kernels/x86/X86Matmul.h"
+#include "kernels/x86/X86Avx2Matmul.h"
 
 #include <algorithm>
 #include <array>
@@ -1137,9 +1138,14 @@ bool hasIsa(Isa isa) {
   switch (isa) {
   case Isa::Avx512Vnni:
     return hasAvx512Vnni();
-  case Isa::AvxVnni:
-  case Isa::Avx2:
-    return false; // no 256-bit kernels yet
+  case Isa::AvxVnni: {
+    static const bool has = detectAvxVnni();
+    return has;
+  }
+  case Isa::Avx2: {
+    static const bool has = detectAvx2();
+    return has;
+  }
   }
   return false;
 }
@@ -1151,8 +1157,9 @@ bool isaKernel(Isa isa, const Format &format, MatmulKernel &out) {
   case Isa::Avx512Vnni:
     return avx512Kernel(format, out);
   case Isa::AvxVnni:
+    return avxVnniKernel(format, out);
   case Isa::Avx2:
-    return false;
+    return avx2Kernel(format, out);
   }
   return false;
 }
