@@ -33,11 +33,11 @@ inline int truncClamped(float v, int top) {
   return static_cast<int>(v);
 }
 
-/// nearestInt of an argument clamped to +-2^22 (where it is exact), then to
+/// nearestInt of an argument clamped to +-2^21 (it is exact below 2^22), then to
 /// [lo, hi]: the K-quants' clampInt(nearestInt(v), lo, hi) for any v the
 /// quantizer itself produces.
 inline int nearestClamped(float v, int lo, int hi) {
-  v = std::min(std::max(v, -4194304.f), 4194304.f);
+  v = std::min(std::max(v, -2097152.f), 2097152.f);
   return clampInt(nearestInt(v), lo, hi);
 }
 
