@@ -325,7 +325,7 @@ def main():
             # from the format of the rounding (a worst case, loose) and also
             # compare with numpy's model of exactly what they compute (sharp).
             codes = [decode.code_part(m["format"], m["raw"], m["n"], m["k"], m["scales"], m["zero_points"],
-                                      m["mins"]).T for m in matmuls]
+                                      m["mins"], int8_signed=kernels in ("avx2", "avxvnni")).T for m in matmuls]
             parts = [np.maximum(np.abs(d), np.abs(c)) for d, c in zip(deq, codes)]
             bound_b = bound_b + activation_rounding_bound(x, deq[0], b1, deq[1], parts, bound_b)
             # Each layer on the input the kernel actually had (h3 is an

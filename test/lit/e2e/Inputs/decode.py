@@ -194,12 +194,14 @@ def decode(fmt, raw, n, k, scales=None, zero_points=None, mins=None):
     return (s * (q - z).astype(np.float32)).astype(np.float64)
 
 
-def code_part(fmt, raw, n, k, scales=None, zero_points=None, mins=None):
+def code_part(fmt, raw, n, k, scales=None, zero_points=None, mins=None, int8_signed=False):
     """The part of each decoded weight that multiplies its code, where a
     format adds an offset applied apart from the codes (Q4_1/Q5_1's m, the
     K-quants' -dmin*m, int asym's -s*z, int min's m): a kernel may multiply
     the codes with rounded activations and the offset with exact ones
-    (X86Matmul.h). Other formats: the weight itself."""
+    (X86Matmul.h). Other formats: the weight itself. int8_signed: the
+    256-bit x86 kernels (X86Avx2Matmul.h) take int8 codes as q - 128, so
+    their code part is s (q - 128) and the rest goes with the offset."""
     w = decode(fmt, raw, n, k, scales, zero_points, mins)
     f = parse_format(fmt)
     raw = np.ascontiguousarray(raw, np.uint8).reshape(n, -1)
@@ -223,5 +225,5 @@ def code_part(fmt, raw, n, k, scales=None, zero_points=None, mins=None):
         s = np.asarray(scales, np.float64)
         s = np.full((n, k), float(s.reshape(-1)[0])) if f["granularity"] == "tensor" else \
             np.repeat(s.reshape(n, groups), k // groups, axis=1)
-        return s * q
+        return s * (q - 128) if bits == 8 and int8_signed else s * q
     return w
