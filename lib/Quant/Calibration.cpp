@@ -177,4 +177,20 @@ Status foldIntoPreviousLinear(float *weight, float *bias, int64_t outChannels, i
   return Status::ok();
 }
 
+Status divideCalibStatsByScales(CalibStats &stats, const float *scales) {
+  const int64_t k = stats.channels;
+  if (Status s = checkScales(scales, k, "divide calibration statistics by scales"); s.failed())
+    return s;
+  for (int64_t j = 0; j < k; ++j) {
+    stats.absMax[j] /= scales[j];
+    stats.absSum[j] /= scales[j];
+    stats.squareSum[j] /= static_cast<double>(scales[j]) * scales[j];
+  }
+  if (stats.hasGram())
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        stats.gram[i * k + j] /= static_cast<double>(scales[i]) * scales[j];
+  return Status::ok();
+}
+
 } // namespace lowbit::quant

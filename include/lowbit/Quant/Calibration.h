@@ -86,6 +86,11 @@ Status foldIntoNorm(float *gamma, float *beta, int64_t channels, const float *sc
 Status foldIntoPreviousLinear(float *weight, float *bias, int64_t outChannels, int64_t inChannels,
                               const float *scales);
 
+/// The statistics of x / s, from those of x: after SmoothQuant or AWQ has
+/// folded 1/s into the producer of x, the next method (GPTQ, say) reads
+/// these. absMax, absSum /= s; squareSum /= s^2; gram[i, j] /= s_i s_j.
+Status divideCalibStatsByScales(CalibStats &stats, const float *scales);
+
 } // namespace lowbit::quant
 
 #endif // LOWBIT_QUANT_CALIBRATION_H
