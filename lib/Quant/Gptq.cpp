@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 
 namespace lowbit::quant {
 namespace {
@@ -334,24 +335,37 @@ Status prepareGptqHessian(const double *hessian, int64_t k, const GptqOptions &o
 
 double quadraticLoss(const float *a, const float *b, int64_t rows, int64_t columns, const float *hessian,
                      int threads) {
-  constexpr int64_t kRowsPerPass = 64;
+  // d H d^T = 2 d S d^T with S the upper triangle of (H + H^T) / 2, its
+  // diagonal halved: half the multiply-adds of the full product. Column chunk
+  // [j0, j1) of d S only needs rows i < j1 of S.
+  constexpr int64_t kRowsPerPass = 64, kChunk = 256;
+  const int64_t k = columns;
+  std::vector<float> upper(k * k, 0.f);
+  for (int64_t i = 0; i < k; ++i) {
+    upper[i * k + i] = 0.5f * hessian[i * k + i];
+    for (int64_t j = i + 1; j < k; ++j)
+      upper[i * k + j] = 0.5f * (hessian[i * k + j] + hessian[j * k + i]);
+  }
   const int n = resolveThreadCount(threads, (rows + kRowsPerPass - 1) / kRowsPerPass);
   std::vector<double> partial(n, 0.0);
   Status s = parallelFor(n, n, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t rBegin = rows * p / n, rEnd = rows * (p + 1) / n;
-      std::vector<float> d(kRowsPerPass * columns), y(kRowsPerPass * columns);
+      std::vector<float> d(kRowsPerPass * k), y(kRowsPerPass * k);
       double sum = 0;
       for (int64_t r0 = rBegin; r0 < rEnd; r0 += kRowsPerPass) {
         const int64_t m = std::min(kRowsPerPass, rEnd - r0);
-        for (int64_t i = 0; i < m * columns; ++i)
-          d[i] = a[r0 * columns + i] - b[r0 * columns + i];
-        std::fill(y.begin(), y.begin() + m * columns, 0.f);
-        detail::gemmAccumulate(m, columns, columns, d.data(), columns, hessian, columns, y.data(), columns);
-        for (int64_t i = 0; i < m * columns; ++i)
+        for (int64_t i = 0; i < m * k; ++i)
+          d[i] = a[r0 * k + i] - b[r0 * k + i];
+        std::fill(y.begin(), y.begin() + m * k, 0.f);
+        for (int64_t j0 = 0; j0 < k; j0 += kChunk) {
+          const int64_t j1 = std::min(k, j0 + kChunk);
+          detail::gemmAccumulate(m, j1, j1 - j0, d.data(), k, upper.data() + j0, k, y.data() + j0, k);
+        }
+        for (int64_t i = 0; i < m * k; ++i)
           sum += static_cast<double>(d[i]) * y[i];
       }
-      partial[p] = sum;
+      partial[p] = 2 * sum;
     }
     return Status::ok();
   });
@@ -437,6 +451,11 @@ Status gptqQuantize(const Format &f, const float *weight, int64_t rows, int64_t 
   } else if (Status s = fitStatic(st, w0, o.threads); s.failed()) {
     return s.context(what);
   }
+  // Static grid on the weights as given: that is the RTN result, before the
+  // sweep changes its codes.
+  std::optional<UniformTensor> rtn;
+  if (o.measureLoss && !dynamic && h.deadCount == 0)
+    rtn = out;
   Status s = parallelFor(rows, o.threads, [&](int64_t r0, int64_t r1) {
     return sweepRows(st, h, w0, r0, r1, blockSize, dynamicLength);
   });
@@ -453,10 +472,12 @@ Status gptqQuantize(const Format &f, const float *weight, int64_t rows, int64_t 
     std::vector<float> q(rows * columns), qr(rows * columns);
     if (Status d = gptqDequantize(f, out, rows, columns, q.data()); d.failed())
       return d.context(what);
-    UniformTensor rtn;
-    if (Status r = rtnQuantize(f, g, weight, rows, columns, o.uniform, importance, o.threads, rtn); r.failed())
-      return r.context(what + " (round to nearest)");
-    if (Status d = gptqDequantize(f, rtn, rows, columns, qr.data()); d.failed())
+    if (!rtn) {
+      rtn.emplace();
+      if (Status r = rtnQuantize(f, g, weight, rows, columns, o.uniform, importance, o.threads, *rtn); r.failed())
+        return r.context(what + " (round to nearest)");
+    }
+    if (Status d = gptqDequantize(f, *rtn, rows, columns, qr.data()); d.failed())
       return d.context(what);
     report.lossGptq = quadraticLoss(weight, q.data(), rows, columns, h.hessian.data(), o.threads);
     report.lossRtn = quadraticLoss(weight, qr.data(), rows, columns, h.hessian.data(), o.threads);
