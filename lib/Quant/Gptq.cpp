@@ -346,32 +346,31 @@ double quadraticLoss(const float *a, const float *b, int64_t rows, int64_t colum
     for (int64_t j = i + 1; j < k; ++j)
       upper[i * k + j] = 0.5f * (hessian[i * k + j] + hessian[j * k + i]);
   }
-  const int n = resolveThreadCount(threads, (rows + kRowsPerPass - 1) / kRowsPerPass);
-  std::vector<double> partial(n, 0.0);
-  Status s = parallelFor(n, n, [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t rBegin = rows * p / n, rEnd = rows * (p + 1) / n;
-      std::vector<float> d(kRowsPerPass * k), y(kRowsPerPass * k);
-      double sum = 0;
-      for (int64_t r0 = rBegin; r0 < rEnd; r0 += kRowsPerPass) {
-        const int64_t m = std::min(kRowsPerPass, rEnd - r0);
-        for (int64_t i = 0; i < m * k; ++i)
-          d[i] = a[r0 * k + i] - b[r0 * k + i];
-        std::fill(y.begin(), y.begin() + m * k, 0.f);
-        for (int64_t j0 = 0; j0 < k; j0 += kChunk) {
-          const int64_t j1 = std::min(k, j0 + kChunk);
-          detail::gemmAccumulate(m, j1, j1 - j0, d.data(), k, upper.data() + j0, k, y.data() + j0, k);
-        }
-        for (int64_t i = 0; i < m * k; ++i)
-          sum += static_cast<double>(d[i]) * y[i];
+  // Per-row sums, added in row order: the total does not depend on threads.
+  std::vector<double> perRow(rows, 0.0);
+  Status s = parallelFor(rows, threads, [&](int64_t rBegin, int64_t rEnd) {
+    std::vector<float> d(kRowsPerPass * k), y(kRowsPerPass * k);
+    for (int64_t r0 = rBegin; r0 < rEnd; r0 += kRowsPerPass) {
+      const int64_t m = std::min(kRowsPerPass, rEnd - r0);
+      for (int64_t i = 0; i < m * k; ++i)
+        d[i] = a[r0 * k + i] - b[r0 * k + i];
+      std::fill(y.begin(), y.begin() + m * k, 0.f);
+      for (int64_t j0 = 0; j0 < k; j0 += kChunk) {
+        const int64_t j1 = std::min(k, j0 + kChunk);
+        detail::gemmAccumulate(m, j1, j1 - j0, d.data(), k, upper.data() + j0, k, y.data() + j0, k);
       }
-      partial[p] = 2 * sum;
+      for (int64_t r = 0; r < m; ++r) {
+        double sum = 0;
+        for (int64_t j = 0; j < k; ++j)
+          sum += static_cast<double>(d[r * k + j]) * y[r * k + j];
+        perRow[r0 + r] = 2 * sum;
+      }
     }
     return Status::ok();
   });
   (void)s;
   double total = 0;
-  for (double v : partial)
+  for (double v : perRow)
     total += v;
   return total;
 }
@@ -456,8 +455,13 @@ Status gptqQuantize(const Format &f, const float *weight, int64_t rows, int64_t 
   std::optional<UniformTensor> rtn;
   if (o.measureLoss && !dynamic && h.deadCount == 0)
     rtn = out;
+  // Pieces of rows small enough that their working copies stay in cache.
+  constexpr int64_t kPiece = 128;
   Status s = parallelFor(rows, o.threads, [&](int64_t r0, int64_t r1) {
-    return sweepRows(st, h, w0, r0, r1, blockSize, dynamicLength);
+    for (int64_t p = r0; p < r1; p += kPiece)
+      if (Status piece = sweepRows(st, h, w0, p, std::min(r1, p + kPiece), blockSize, dynamicLength); piece.failed())
+        return piece;
+    return Status::ok();
   });
   if (s.failed())
     return s.context(what);

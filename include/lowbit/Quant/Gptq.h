@@ -145,8 +145,9 @@ Status gptqQuantize(const Format &format, const float *weight, int64_t rows, int
 Status gptqDequantize(const Format &format, const UniformTensor &tensor, int64_t rows, int64_t columns, float *dst);
 
 /// tr(D H D^T) for D = a - b ([rows, columns]) and H [columns, columns]
-/// fp32 row-major, summed in double per row; `threads` over rows. The proxy
-/// loss of GPTQ and AWQ.
+/// fp32 row-major (its symmetric part is what counts), summed in double per
+/// row and then over rows in order, so the result does not depend on
+/// `threads`. The proxy loss of GPTQ and AWQ.
 double quadraticLoss(const float *a, const float *b, int64_t rows, int64_t columns, const float *hessian,
                      int threads);
 

@@ -371,7 +371,7 @@ TEST(Gptq, BeatsRoundToNearestOnCorrelatedInputs) {
 }
 
 TEST(Gptq, ResultDoesNotDependOnThreadsOrBlockSize) {
-  const int64_t n = 37, k = 256;
+  const int64_t n = 301, k = 256; // more rows than one piece of the sweep
   const std::vector<float> x = correlatedActivations(512, k, 41);
   const std::vector<double> h = gramOf(x, k);
   const std::vector<float> w = gaussian(n * k, 42, 0.05f);
@@ -668,6 +668,21 @@ TEST(Gptq, RaisesDampingForARankDeficientHessianAndSaysSo) {
   s = prepareGptqHessian(bad.data(), k, GptqOptions(), prepared);
   EXPECT_TRUE(s.failed());
   EXPECT_NE(s.message().find("not positive definite"), std::string::npos) << s.message();
+}
+
+TEST(Gptq, HandlesTinyShapes) {
+  // One column, one row, a lazy batch wider than the row.
+  const std::vector<double> h1 = {2.0};
+  const float w1[3] = {0.3f, -1.f, 0.f};
+  GptqResult result;
+  ASSERT_TRUE(gptqQuantize(Format::integer(4), w1, 3, 1, h1.data(), GptqOptions(), nullptr, result).isOk());
+  EXPECT_EQ(result.report.lossGptq, result.report.lossRtn);
+  const std::vector<double> h = identity(32);
+  const std::vector<float> w = gaussian(32, 7);
+  GptqOptions o;
+  o.blockSize = 1;
+  ASSERT_TRUE(gptqQuantize(parse("q8_0"), w.data(), 1, 32, h.data(), o, nullptr, result).isOk());
+  expectSameTensor(result.tensor, roundToNearest(parse("q8_0"), w, 1, 32, nullptr), "q8_0, one row");
 }
 
 TEST(Gptq, RejectsWhatItCannotDo) {
