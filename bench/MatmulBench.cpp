@@ -1,7 +1,8 @@
 //===- MatmulBench.cpp - The fused quantized matmul against DRAM and ORT ---===//
 //
 // Times lowbit's matmul kernel (y = x W^T, the runtime's lowbit_matmul_fn,
-// with the tuned kernels of runtime/src/kernels/x86 switched on) per format,
+// with one family of the tuned kernels of runtime/src/kernels/x86: the
+// fastest this CPU has, or each of --kernels avx512,avxvnni,avx2) per format,
 // shape N x K, activation rows M and threads, and prints per case
 //   - the median time of one call,
 //   - GB/s of packed weights (side arrays included) read per second,
@@ -167,6 +168,76 @@ __attribute__((target("avx512f,avx512vnni"))) double dpbusdPerSecond(int64_t ite
   (void)sink;
   return 16.0 * iterations / t;
 }
+
+/// The 256-bit kernels' dot step per second on one thread, 12 independent
+/// chains: VPDPBUSD ymm (AVX-VNNI), or VPMADDUBSW + VPMADDWD + VPADDD
+/// (AVX2; compiled without AVX-VNNI, which could fuse the last two). Either
+/// is 32 multiply-adds.
+#define LOWBIT_DOT256_BODY(STEP)                                                                                      \
+  __m256i acc[12];                                                                                                    \
+  for (int i = 0; i < 12; ++i)                                                                                        \
+    acc[i] = _mm256_set1_epi32(i);                                                                                    \
+  const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);                        \
+  (void)ones;                                                                                                         \
+  timespec t0, t1;                                                                                                    \
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);                                                                        \
+  for (int64_t it = 0; it < iterations; ++it) {                                                                       \
+    for (int i = 0; i < 12; ++i)                                                                                      \
+      acc[i] = STEP;                                                                                                  \
+    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]));                                   \
+  }                                                                                                                   \
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);                                                                        \
+  const double t = double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec);                            \
+  __m256i s = acc[0];                                                                                                 \
+  for (int i = 1; i < 12; ++i)                                                                                        \
+    s = _mm256_add_epi32(s, acc[i]);                                                                                  \
+  volatile int sink = _mm256_extract_epi32(s, 0);                                                                     \
+  (void)sink;                                                                                                         \
+  return 12.0 * iterations / t;
+
+__attribute__((target("avx2,avxvnni"))) double dpbusdYmmPerSecond(int64_t iterations) {
+  LOWBIT_DOT256_BODY(_mm256_dpbusd_avx_epi32(acc[i], a, b))
+}
+
+/// Six chains of VPMADDUBSW + VPMADDWD + VPADDD whose inputs the compiler
+/// must treat as new each iteration (else it hoists the invariant products).
+__attribute__((target("avx2"))) double maddubsPerSecond(int64_t iterations) {
+  __m256i acc[6], b[6];
+  for (int i = 0; i < 6; ++i) {
+    acc[i] = _mm256_set1_epi32(i);
+    b[i] = _mm256_set1_epi8(static_cast<char>(i - 3));
+  }
+  const __m256i a = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  timespec t0, t1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+  for (int64_t it = 0; it < iterations; ++it) {
+    __asm__ volatile("" : "+v"(b[0]), "+v"(b[1]), "+v"(b[2]), "+v"(b[3]), "+v"(b[4]), "+v"(b[5]));
+    for (int i = 0; i < 6; ++i)
+      acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b[i]), ones));
+  }
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  const double t = double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec);
+  __m256i s = acc[0];
+  for (int i = 1; i < 6; ++i)
+    s = _mm256_add_epi32(s, acc[i]);
+  volatile int sink = _mm256_extract_epi32(s, 0);
+  (void)sink;
+  return 6.0 * iterations / t;
+}
+#undef LOWBIT_DOT256_BODY
+
+__attribute__((target("avx2"))) float sumAvx2(const float *p, int64_t n) {
+  __m256 a = _mm256_setzero_ps(), b = a, c = a, d = a;
+  for (int64_t i = 0; i + 32 <= n; i += 32) {
+    a = _mm256_add_ps(a, _mm256_load_ps(p + i));
+    b = _mm256_add_ps(b, _mm256_load_ps(p + i + 8));
+    c = _mm256_add_ps(c, _mm256_load_ps(p + i + 16));
+    d = _mm256_add_ps(d, _mm256_load_ps(p + i + 24));
+  }
+  alignas(32) float v[8];
+  _mm256_store_ps(v, _mm256_add_ps(_mm256_add_ps(a, b), _mm256_add_ps(c, d)));
+  return v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+}
 #endif
 
 /// Best of 5 STREAM-style read-only sums over `bytes`, `threads` threads.
@@ -180,7 +251,8 @@ double readBandwidth(const float *buffer, int64_t floats, int threads) {
     for (int t = 0; t < threads; ++t)
       pool.emplace_back([&, t] {
 #if defined(__x86_64__)
-        const float s = sumAvx512(buffer + t * per, per);
+        const float s = kernels::x86::hasAvx512Vnni() ? sumAvx512(buffer + t * per, per)
+                                                      : sumAvx2(buffer + t * per, per);
 #else
         float s = 0;
         for (int64_t i = 0; i < per; ++i)
@@ -195,26 +267,39 @@ double readBandwidth(const float *buffer, int64_t floats, int threads) {
   return best;
 }
 
-double int8Peak(int threads) {
+using kernels::x86::Isa;
+
+const char *isaLabel(Isa isa) {
+  return isa == Isa::Avx512Vnni ? "avx512" : isa == Isa::AvxVnni ? "avxvnni" : "avx2";
+}
+
+/// The int8 dot-product peak of a kernel family (ops per second, 2 per
+/// multiply-add), `threads` threads, best of 3.
+double int8Peak(int threads, Isa isa = Isa::Avx512Vnni) {
 #if defined(__x86_64__)
-  if (!kernels::x86::hasAvx512Vnni())
+  if (!kernels::x86::hasIsa(isa))
     return 0;
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     std::vector<std::thread> pool;
     std::vector<double> rates(threads);
     for (int t = 0; t < threads; ++t)
-      pool.emplace_back([&, t] { rates[t] = dpbusdPerSecond(8'000'000); });
+      pool.emplace_back([&, t] {
+        rates[t] = isa == Isa::Avx512Vnni ? 128.0 * dpbusdPerSecond(8'000'000) // 64 multiply-adds
+                   : isa == Isa::AvxVnni  ? 64.0 * dpbusdYmmPerSecond(8'000'000)
+                                          : 64.0 * maddubsPerSecond(8'000'000);
+      });
     for (std::thread &th : pool)
       th.join();
     double total = 0;
     for (double r : rates)
       total += r;
-    best = std::max(best, total * 128.0); // 64 multiply-adds = 128 ops each
+    best = std::max(best, total);
   }
   return best;
 #else
   (void)threads;
+  (void)isa;
   return 0;
 #endif
 }
@@ -287,6 +372,7 @@ struct Options {
   std::vector<std::string> formats;
   std::string ortFile;
   bool portable = true;
+  std::vector<Isa> families; ///< empty: the fastest this CPU has
 };
 
 struct NamedFormat {
@@ -401,9 +487,17 @@ int main(int argc, char **argv) {
       o.formats = split(next());
     } else if (a == "--no-portable") {
       o.portable = false;
+    } else if (a == "--kernels") { // avx512,avxvnni,avx2
+      for (const std::string &k : split(next())) {
+        if (k != "avx512" && k != "avxvnni" && k != "avx2") {
+          std::fprintf(stderr, "--kernels: %s is not avx512, avxvnni or avx2\n", k.c_str());
+          return 2;
+        }
+        o.families.push_back(k == "avx512" ? Isa::Avx512Vnni : k == "avxvnni" ? Isa::AvxVnni : Isa::Avx2);
+      }
     } else {
       std::fprintf(stderr, "usage: %s [--quick] [--ort FILE] [--threads 1,2] [--m 1,16,512] [--shapes NxK,..] [--formats a,b] "
-                           "[--no-portable]\n",
+                           "[--kernels avx512,avxvnni,avx2] [--no-portable]\n",
                    argv[0]);
       return 2;
     }
@@ -414,8 +508,19 @@ int main(int argc, char **argv) {
   std::printf("cpu: %s, %u CPUs, LLC %lld MiB, cpuinfo %s MHz\n", cpuinfoField("model name").c_str(),
               std::thread::hardware_concurrency(), static_cast<long long>(llc >> 20), cpuinfoField("cpu MHz").c_str());
   std::printf("load average at start: %s\n", loadAverage().c_str());
-  std::printf("tuned kernels: %s\n", kernels::x86::hasAvx512Vnni() ? "AVX-512 VNNI" : "none (portable only)");
-  kernels::x86::setTunedKernelsEnabled(true);
+  std::printf("kernel families on this CPU:%s%s%s\n", kernels::x86::hasIsa(Isa::Avx512Vnni) ? " avx512" : "",
+              kernels::x86::hasIsa(Isa::AvxVnni) ? " avxvnni" : "", kernels::x86::hasIsa(Isa::Avx2) ? " avx2" : "");
+  if (o.families.empty())
+    for (Isa isa : {Isa::Avx512Vnni, Isa::AvxVnni, Isa::Avx2})
+      if (kernels::x86::hasIsa(isa)) {
+        o.families.push_back(isa);
+        break;
+      }
+  for (Isa isa : o.families)
+    if (!kernels::x86::hasIsa(isa)) {
+      std::fprintf(stderr, "this CPU lacks the %s kernels\n", isaLabel(isa));
+      return 2;
+    }
 
   // Machine ceilings, measured again before each format and shape (the
   // machine is shared: each row is compared with the ceilings measured under
@@ -440,6 +545,10 @@ int main(int argc, char **argv) {
     }
   };
   measureCeilings(true);
+  for (Isa isa : o.families)
+    if (isa != Isa::Avx512Vnni)
+      std::printf("%s: int8 dot peak %.0f GOP/s on 1 thread (%s, 32 multiply-adds each)\n", isaLabel(isa),
+                  int8Peak(1, isa) / 1e9, isa == Isa::AvxVnni ? "VPDPBUSD ymm" : "VPMADDUBSW + VPMADDWD + VPADDD ymm");
   double peak1 = 0; // per-core int8 peak, per CPU-second of one thread
   const OrtTimes ort = readOrt(o.ortFile);
   std::fflush(stdout);
@@ -471,17 +580,23 @@ int main(int argc, char **argv) {
   }
 
   std::mt19937 rng(1);
-  std::printf("\n%-10s %5s %5s %5s %2s %10s %8s %8s %7s %7s %7s %6s %8s %8s\n", "format", "N", "K", "M", "T",
-              "time_us", "GB/s", "GFLOP/s", "ceil", "%bw", "%peak", "cpu", "x_ort", "x_port");
+  std::printf("\n%-10s %-7s %5s %5s %5s %2s %10s %8s %8s %7s %7s %7s %6s %8s %8s\n", "format", "kernel", "N", "K",
+              "M", "T", "time_us", "GB/s", "GFLOP/s", "ceil", "%bw", "%peak", "cpu", "x_ort", "x_port");
   for (auto [N, K] : o.shapes) {
     for (const NamedFormat &nf : formats) {
+     for (Isa isa : o.families) {
       kernels::MatmulKernel kernel;
-      if (!kernels::x86::tunedKernel(nf.format, kernel)) {
-        std::printf("%-10s %5lld %5lld  (no tuned kernel on this CPU)\n", nf.label.c_str(), (long long)N, (long long)K);
+      if (!kernels::x86::isaKernel(isa, nf.format, kernel)) {
+        std::printf("%-10s %-7s %5lld %5lld  (no kernel of this family)\n", nf.label.c_str(), isaLabel(isa),
+                    (long long)N, (long long)K);
         continue;
       }
+      const kernels::x86::KernelChoice choice = isa == Isa::Avx512Vnni ? kernels::x86::KernelChoice::Avx512Vnni
+                                                : isa == Isa::AvxVnni  ? kernels::x86::KernelChoice::AvxVnni
+                                                                       : kernels::x86::KernelChoice::Avx2;
+      kernels::x86::setKernelChoice(choice);
       measureCeilings(false);
-      peak1 = int8Peak(1);
+      peak1 = int8Peak(1, isa);
       const Weights first = makeWeights(nf.format, N, K, rng);
       const int64_t bytes = first.bytes();
       const int64_t count = std::max<int64_t>(2, (2 * llc + bytes - 1) / bytes + 1);
@@ -519,17 +634,18 @@ int main(int argc, char **argv) {
           if (auto it = ort.find(key); it != ort.end())
             std::snprintf(xo, sizeof xo, "%.2f", it->second / sec);
           if (o.portable && M == 1) {
-            kernels::x86::setTunedKernelsEnabled(false);
+            kernels::x86::setKernelChoice(kernels::x86::KernelChoice::Portable);
             const double slow = timeCalls(ctx, nf.format, copies, x.data(), y.data(), M, N, K, 0, 1);
-            kernels::x86::setTunedKernelsEnabled(true);
+            kernels::x86::setKernelChoice(choice);
             std::snprintf(xp, sizeof xp, "%.1f", slow / sec);
           }
-          std::printf("%-10s %5lld %5lld %5lld %2d %10.1f %8.1f %8.1f %7s %7s %7s %5.0f%% %8s %8s\n",
-                      nf.label.c_str(), (long long)N, (long long)K, (long long)M, t, sec * 1e6, gbs, gflops, ceil, bw,
-                      pk, 100.0 * cpu, xo, xp);
+          std::printf("%-10s %-7s %5lld %5lld %5lld %2d %10.1f %8.1f %8.1f %7s %7s %7s %5.0f%% %8s %8s\n",
+                      nf.label.c_str(), isaLabel(isa), (long long)N, (long long)K, (long long)M, t, sec * 1e6, gbs,
+                      gflops, ceil, bw, pk, 100.0 * cpu, xo, xp);
           std::fflush(stdout);
         }
       }
+     }
     }
   }
   std::free(buffer);
@@ -539,7 +655,8 @@ int main(int argc, char **argv) {
                 bestBandwidth[t] / 1e9, bestPeak[t] / 1e9);
   std::printf("x_ort: ONNX Runtime's median time / lowbit's (MatMulNBits 4-bit block 32/128 for int4_g32/g128, "
               "float MatMul for q8_0); x_port: lowbit's portable kernel / tuned. %%bw: of the read bandwidth above "
-              "(decode); %%peak (prefill): 2MNK per CPU-second the process used, over the one-thread int8 peak (ceil); ceil: that bandwidth (GB/s) or peak (GOP/s), measured just "
-              "before the format's cases; cpu: CPU time the process got / (wall time x threads) during the timed calls.\n");
+              "(decode); %%peak (prefill): 2MNK per CPU-second the process used, over the kernel family's one-thread int8 peak "
+              "(ceil: VPDPBUSD zmm for avx512, ymm for avxvnni, VPMADDUBSW+VPMADDWD ymm for avx2); ceil: that bandwidth (GB/s) "
+              "or peak (GOP/s), measured just before the format's cases; cpu: CPU time the process got / (wall time x threads) during the timed calls.\n");
   return 0;
 }

@@ -1,4 +1,4 @@
-"""ort_matmul.py OUT.tsv [--quick] [--threads 1,2]
+"""ort_matmul.py OUT.tsv [--quick] [--threads 1,2] [--shapes NxK,..] [--m 1,16,512]
 
 ONNX Runtime's side of bench/MatmulBench (run both through
 bench/run-matmul-bench.sh): times, on the same shapes and thread counts,
@@ -95,10 +95,16 @@ def main():
     p.add_argument("out")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--threads", default="1,2")
+    p.add_argument("--shapes", help="NxK,NxK (default: all three, or 4096x4096 with --quick)")
+    p.add_argument("--m", help="activation rows, e.g. 1,512 (default 1,16,512; --quick 1,16)")
     args = p.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
     shapes = [(4096, 4096)] if args.quick else [(4096, 4096), (11008, 4096), (4096, 11008)]
+    if args.shapes:
+        shapes = [tuple(int(v) for v in s.split("x")) for s in args.shapes.split(",")]
     ms = [1, 16] if args.quick else [1, 16, 512]
+    if args.m:
+        ms = [int(m) for m in args.m.split(",")]
     rng = np.random.default_rng(0)
     print("onnxruntime", ort.__version__, "onnx", onnx.__version__, file=sys.stderr)
     with open(args.out, "w") as out:

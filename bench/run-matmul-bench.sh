@@ -2,6 +2,8 @@
 # The matmul benchmark, lowbit against ONNX Runtime, in one command:
 #
 #   bench/run-matmul-bench.sh [--quick] [BUILD_DIR]     (default BUILD_DIR: build)
+#       [--threads 1,2] [--m 1,16,512] [--shapes NxK,..]  (both sides)
+#       [--formats q4_0,..] [--kernels avx512,avxvnni,avx2] [--no-portable]  (lowbit's side)
 #
 # Needs BUILD_DIR/bench/MatmulBench (ninja -C BUILD_DIR MatmulBench). On first
 # use it creates a venv for the ONNX Runtime side in
@@ -14,13 +16,19 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 quick=()
+both=()   # options for both sides
+lowbit=() # options for MatmulBench only
 build=$root/build
-for arg in "$@"; do
-  case $arg in
+while [[ $# -gt 0 ]]; do
+  case $1 in
     --quick) quick=(--quick) ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) build=$arg ;;
+    --threads|--m|--shapes) both+=("$1" "$2"); shift ;;
+    --formats|--kernels) lowbit+=("$1" "$2"); shift ;;
+    --no-portable) lowbit+=("$1") ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) build=$1 ;;
   esac
+  shift
 done
 bench=$build/bench/MatmulBench
 if [[ ! -x $bench ]]; then
@@ -43,6 +51,6 @@ ort_times=$(mktemp "${TMPDIR:-/tmp}/ort-matmul.XXXXXX")
 trap 'rm -f "$ort_times"' EXIT
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), uptime: $(uptime)"
 echo "# ONNX Runtime side (bench/ort_matmul.py)..."
-"$venv/bin/python" "$root/bench/ort_matmul.py" "$ort_times" "${quick[@]}"
-"$bench" "${quick[@]}" --ort "$ort_times"
+"$venv/bin/python" "$root/bench/ort_matmul.py" "$ort_times" "${quick[@]}" "${both[@]}"
+"$bench" "${quick[@]}" "${both[@]}" "${lowbit[@]}" --ort "$ort_times"
 echo "# done $(date -u '+%H:%M UTC'), uptime: $(uptime)"
