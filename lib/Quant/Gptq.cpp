@@ -291,12 +291,17 @@ Status prepareGptqHessian(const double *hessian, int64_t k, const GptqOptions &o
   for (int64_t j = 0; j < k; ++j)
     meanDiag += hs[j * k + j];
   meanDiag /= k;
+  // GPTQ does not depend on the scale of H: factor H / mean(diag H), so that
+  // T is O(1) in fp32 whatever the activations' magnitude (and lambda is
+  // just dampPercent).
+  for (double &v : hs)
+    v /= meanDiag;
   // Factor the damped, permuted H in reversed order: J P^T H P J = R^T R.
   std::vector<double> a(k * k);
   double pct = o.dampPercent;
   int64_t failedAt = -1;
   for (int attempt = 0;; ++attempt) {
-    const double lambda = pct * meanDiag;
+    const double lambda = pct;
     for (int64_t i = 0; i < k; ++i) {
       const int64_t oi = out.order[k - 1 - i];
       for (int64_t j = i; j < k; ++j)
@@ -305,7 +310,7 @@ Status prepareGptqHessian(const double *hessian, int64_t k, const GptqOptions &o
     }
     const int64_t pivot = detail::choleskyUpperInPlace(a.data(), k, o.threads);
     if (pivot < 0) {
-      out.lambda = lambda;
+      out.lambda = lambda * meanDiag;
       out.dampPercentUsed = pct;
       break;
     }

@@ -87,13 +87,14 @@ struct GptqHessian {
   std::vector<uint8_t> dead;
   int64_t deadCount = 0;
   /// T, upper triangular [K, K] in quantization order, with
-  /// P^T (H + lambda I) P = T T^T (see docs/CALIBRATION.md: T = U^-1 for
-  /// GPTQ's U = chol(H^-1)^T, so one factorization replaces three).
+  /// P^T (H + lambda I) P / mean(diag H) = T T^T (see docs/CALIBRATION.md:
+  /// T = U^-1 for GPTQ's U = chol(H^-1)^T, so one factorization replaces
+  /// three; GPTQ does not depend on the scale of H).
   std::vector<float> factor;
   /// H as given, fp32 [K, K], for the proxy loss.
   std::vector<float> hessian;
   double dampPercentUsed = 0; ///< after any increase
-  double lambda = 0;          ///< the value added to the diagonal
+  double lambda = 0;          ///< the value added to H's diagonal (in H's units)
   bool actOrder = true;
   double dampPercentRequested = 0.01;
   /// Non-empty when damping had to be raised (says from what to what and why).

@@ -685,6 +685,25 @@ TEST(Gptq, HandlesTinyShapes) {
   expectSameTensor(result.tensor, roundToNearest(parse("q8_0"), w, 1, 32, nullptr), "q8_0, one row");
 }
 
+TEST(Gptq, ScaleOfTheHessianDoesNotMatter) {
+  // GPTQ depends on H only up to a positive factor (H is normalized by its
+  // mean diagonal before the factorization). Powers of two scale exactly.
+  const int64_t n = 8, k = 64;
+  const std::vector<double> h = gramOf(correlatedActivations(256, k, 130), k);
+  const std::vector<float> w = gaussian(n * k, 131, 0.05f);
+  GptqResult base;
+  ASSERT_TRUE(gptqQuantize(parse("int4"), w.data(), n, k, h.data(), GptqOptions(), nullptr, base).isOk());
+  for (double factor : {std::ldexp(1.0, 100), std::ldexp(1.0, -100)}) {
+    std::vector<double> scaled(h);
+    for (double &v : scaled)
+      v *= factor;
+    GptqResult result;
+    ASSERT_TRUE(gptqQuantize(parse("int4"), w.data(), n, k, scaled.data(), GptqOptions(), nullptr, result).isOk());
+    expectSameTensor(result.tensor, base.tensor, "scaled H");
+    EXPECT_EQ(result.report.lossGptq, base.report.lossGptq * factor);
+  }
+}
+
 TEST(Gptq, RejectsWhatItCannotDo) {
   const int64_t n = 2, k = 64;
   const std::vector<double> h = identity(k);
