@@ -85,8 +85,8 @@ void readBlocks(State &st, int64_t r, int64_t b0, int64_t b1, const float *x) {
   }
 }
 
-/// Int / ternary: params and codes of row `r`'s groups [g0, g1) from the
-/// side arrays (and the tensor's codes when `codes` is given).
+/// Int / ternary: params of row `r`'s groups [g0, g1) from the side arrays
+/// (every Int code is a function of the weight, so no codes are kept).
 void readGroups(State &st, int64_t r, int64_t g0, int64_t g1) {
   const bool perTensor = st.format.granularity == Granularity::Tensor;
   for (int64_t gi = g0; gi < g1; ++gi) {
