@@ -83,7 +83,10 @@ void buildCpuCodegenPipeline(OpPassManager &pm) {
   buildCpuLoweringPipeline(pm);
 }
 
-void buildCpuEntryPipeline(OpPassManager &pm) { pm.addPass(createLowerToRuntimePass()); }
+void buildCpuEntryPipeline(OpPassManager &pm) {
+  pm.addPass(createLowerToRuntimePass());
+  pm.addPass(createFloatMatmulToRuntimePass());
+}
 
 void buildCpuLoweringPipeline(OpPassManager &pm) {
   // Tensors: fuse elementwise chains.

@@ -20,6 +20,7 @@
 #include "ThreadPool.h"
 #include "kernels/KernelError.h"
 #include "kernels/Matmul.h"
+#include "kernels/MatmulF32.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -151,6 +152,7 @@ public:
     context_.pool = &pool_;
     context_.parallel_for = ThreadPool::parallelForThunk;
     context_.matmul = kernels::matmul;
+    context_.matmul_f32 = kernels::matmulF32;
     kernels::registerKernelErrors(&context_, &errors_);
   }
   ~CpuStream() override { kernels::unregisterKernelErrors(&context_); }

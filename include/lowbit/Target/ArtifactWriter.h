@@ -13,6 +13,7 @@
 #ifndef LOWBIT_TARGET_ARTIFACTWRITER_H
 #define LOWBIT_TARGET_ARTIFACTWRITER_H
 
+#include "lowbit/abi.h"
 #include "lowbit/Quant/Status.h"
 
 #include <cstdint>
@@ -42,7 +43,7 @@ struct WeightDesc {
 
 /// Everything an artifact holds.
 struct ArtifactContents {
-  uint32_t abiVersion = 1; ///< LOWBIT_ABI_VERSION of the compiled code
+  uint32_t abiVersion = LOWBIT_ABI_VERSION; ///< of the compiled code (abi.h)
   std::string targetTriple; ///< e.g. x86_64-unknown-linux-gnu
   std::string cpu;          ///< the CPU the code was compiled for
   std::string entrySymbol;  ///< the entry function exported by the host code

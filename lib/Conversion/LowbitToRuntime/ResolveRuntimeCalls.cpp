@@ -20,6 +20,8 @@ namespace {
 std::optional<int64_t> kernelOffset(StringRef name) {
   if (name == "lowbit_rt_matmul")
     return offsetof(lowbit_dispatch_context, matmul);
+  if (name == "lowbit_rt_matmul_f32")
+    return offsetof(lowbit_dispatch_context, matmul_f32);
   return std::nullopt;
 }
 

@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define LOWBIT_ABI_VERSION 1
+#define LOWBIT_ABI_VERSION 2
 
 /* One unit of work of a parallel_for: runs `group` of a grid. */
 typedef void (*lowbit_workgroup_fn)(void *arg, int64_t group);
@@ -35,6 +35,37 @@ typedef int32_t (*lowbit_matmul_fn)(const lowbit_dispatch_context *ctx, uint64_t
                                     const float *codebooks, const float *bias, float *y,
                                     int64_t M, int64_t N, int64_t K);
 
+/* The float matmul, batched and strided: for every batch index
+ * i = (i_0, ..., i_{r-1}) with i_j < batch[j] (r = batch_rank <= 6),
+ *   C_i[m, n] = (flags & LOWBIT_MATMUL_F32_ACCUMULATE ? C_i[m, n] : 0)
+ *             + sum_{k < K} A_i[m, k] * B_i[k, n]
+ * where A_i[m, k] = a[sum_j i_j * a_batch_stride[j] + m * a_stride_m + k * a_stride_k],
+ * and likewise B with b_* (k, n) and C with c_* (m, n). Strides count
+ * elements and may be 0 (an operand broadcast over that index); distinct
+ * (i, m, n) must address distinct elements of C, which A and B must not
+ * overlap. Every field is an int64_t, so the descriptor is also an
+ * int64_t[LOWBIT_MATMUL_F32_DESC_WORDS] with the fields in this order (the
+ * compiler builds it that way). Returns 0, or non-zero when the descriptor
+ * is invalid (a negative size, a rank above 6, a null pointer). */
+#define LOWBIT_MATMUL_F32_MAX_BATCH 6
+#define LOWBIT_MATMUL_F32_ACCUMULATE 1
+typedef struct lowbit_matmul_f32_desc {
+  int64_t M, N, K;
+  int64_t a_stride_m, a_stride_k;
+  int64_t b_stride_k, b_stride_n;
+  int64_t c_stride_m, c_stride_n;
+  int64_t flags;
+  int64_t batch_rank;
+  int64_t batch[LOWBIT_MATMUL_F32_MAX_BATCH];
+  int64_t a_batch_stride[LOWBIT_MATMUL_F32_MAX_BATCH];
+  int64_t b_batch_stride[LOWBIT_MATMUL_F32_MAX_BATCH];
+  int64_t c_batch_stride[LOWBIT_MATMUL_F32_MAX_BATCH];
+} lowbit_matmul_f32_desc;
+#define LOWBIT_MATMUL_F32_DESC_WORDS (11 + 4 * LOWBIT_MATMUL_F32_MAX_BATCH)
+
+typedef int32_t (*lowbit_matmul_f32_fn)(const lowbit_dispatch_context *ctx, const float *a, const float *b,
+                                        float *c, const lowbit_matmul_f32_desc *desc);
+
 struct lowbit_dispatch_context {
   uint32_t abi_version; /* LOWBIT_ABI_VERSION */
   uint32_t num_workers; /* threads parallel_for may use, the caller's included */
@@ -44,6 +75,7 @@ struct lowbit_dispatch_context {
   void (*parallel_for)(void *pool, int64_t count, lowbit_workgroup_fn fn, void *arg);
   /* Kernels compiled code calls (field order is part of the ABI). */
   lowbit_matmul_fn matmul;
+  lowbit_matmul_f32_fn matmul_f32; /* since ABI version 2 */
 };
 
 #ifdef __cplusplus

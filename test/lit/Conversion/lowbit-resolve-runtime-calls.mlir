@@ -11,6 +11,12 @@
 // CHECK: llvm.return %[[R]] : i32
 llvm.func @lowbit_rt_matmul(i64, i64, i64) -> i32
 
+// The float matmul's pointer follows it, at byte 32 (ABI version 2).
+// CHECK-LABEL: llvm.func internal @lowbit_rt_matmul_f32
+// CHECK: llvm.getelementptr %{{.*}}[32] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK: llvm.call
+llvm.func @lowbit_rt_matmul_f32(i64, i64, i64, i64, i64) -> i32
+
 // Other declarations are left alone.
 // CHECK-LABEL: llvm.func @malloc(i64) -> !llvm.ptr
 llvm.func @malloc(i64) -> !llvm.ptr

@@ -33,13 +33,23 @@ def tensor(name, dtype, dims):
 F32 = 1
 
 
+def abi_version():
+    """LOWBIT_ABI_VERSION from runtime/include/lowbit/abi.h."""
+    root = os.path.join(os.path.dirname(os.path.realpath(__file__)), *[".."] * 5)
+    with open(os.path.join(root, "runtime", "include", "lowbit", "abi.h")) as f:
+        for line in f:
+            if line.startswith("#define LOWBIT_ABI_VERSION "):
+                return int(line.split()[2])
+    raise SystemExit("no LOWBIT_ABI_VERSION in abi.h")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("tool")
     p.add_argument("out")
     p.add_argument("--entry", default="lowbit_test_add")
     p.add_argument("--triple", default=platform.machine() + "-unknown-linux-gnu")
-    p.add_argument("--abi", type=int, default=1)
+    p.add_argument("--abi", type=int, default=abi_version())
     a = p.parse_args()
 
     build = os.path.dirname(os.path.dirname(os.path.realpath(a.tool)))
