@@ -30,3 +30,6 @@ fi
 t0=$(date +%s)
 LOWBIT_CACHE="$cache" nice -n 10 "$venv/bin/python" "$root/scripts/export-models.py" "$@"
 echo "export-models: exports ready ($cache/exports, $(( $(date +%s) - t0 )) s)"
+
+# lowbit-eval's tokenized evaluation sets ($cache/eval), from the same text.
+LOWBIT_CACHE="$cache" nice -n 10 "$venv/bin/python" "$root/scripts/make-eval-data.py" 2>&1 | grep -v "n_ctx_train"
