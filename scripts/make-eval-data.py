@@ -12,6 +12,8 @@ SmolLM2-135M-Instruct.Q4_1.gguf, all-MiniLM-L6-v2/tokenizer.json.
 Outputs ($LOWBIT_CACHE/eval):
   smollm2-eval.tokens.npy    int32 [T]: the whole evaluation text, as one sequence
                              (no BOS: the GGUF says add_bos_token = false)
+  smollm2-calib.tokens.npy   int32 [T]: text/janeausten-calibration.txt, the same way
+                             (lowbit-compile --calibrate; disjoint from the evaluation text)
   minilm-eval.sentences.npz  input_ids, attention_mask, token_type_ids int64 [1000, L]
                              (L = the longest sentence, at most 128 tokens)
   minilm-eval.sentences.txt  the 1,000 sentences, one a line
@@ -91,9 +93,9 @@ def minilm_sentences(models: Path, text: str, out: Path) -> dict:
     return {"sentences": len(sentences), "max_tokens": int(width), "mean_tokens": round(float(lengths.mean()), 1)}
 
 
-def smollm2_tokens(models: Path, text_path: Path, out: Path) -> dict:
+def smollm2_tokens(models: Path, text_path: Path, out: Path, name: str = "smollm2-eval.tokens.npy") -> dict:
     main_py = cache_dir() / "venv" / "bin" / "python"
-    target = out / "smollm2-eval.tokens.npy"
+    target = out / name
     subprocess.run([str(main_py), "-c", LLAMA_TOKENIZE, str(models / "SmolLM2-135M-Instruct.Q4_1.gguf"),
                     str(text_path), str(target)], check=True)
     return {"tokens": int(np.load(target).size)}
@@ -106,9 +108,11 @@ def main() -> int:
     models, out = cache_dir() / "models", cache_dir() / "eval"
     out.mkdir(parents=True, exist_ok=True)
     text_path = models / "text" / "janeausten-evaluation.txt"
+    calib_path = models / "text" / "janeausten-calibration.txt"
     info_path = out / "eval-data.json"
-    stamp = hashlib.sha256(json.dumps([SCRIPT_HASH, sha256(text_path)]).encode()).hexdigest()[:16]
-    files = ["smollm2-eval.tokens.npy", "minilm-eval.sentences.npz", "minilm-eval.sentences.txt"]
+    stamp = hashlib.sha256(json.dumps([SCRIPT_HASH, sha256(text_path), sha256(calib_path)]).encode()).hexdigest()[:16]
+    files = ["smollm2-eval.tokens.npy", "smollm2-calib.tokens.npy", "minilm-eval.sentences.npz",
+             "minilm-eval.sentences.txt"]
     if not args.force and info_path.exists() and json.loads(info_path.read_text()).get("stamp") == stamp \
             and all((out / f).exists() for f in files):
         print(f"make-eval-data: up to date ({out})")
@@ -116,6 +120,7 @@ def main() -> int:
     text = text_path.read_text(encoding="utf-8")
     info = {"stamp": stamp, "text": str(text_path), "text_sha256": sha256(text_path),
             "smollm2": smollm2_tokens(models, text_path, out),
+            "smollm2_calibration": smollm2_tokens(models, calib_path, out, "smollm2-calib.tokens.npy"),
             "minilm": minilm_sentences(models, text, out)}
     info["sha256"] = {f: sha256(out / f) for f in files}
     info_path.write_text(json.dumps(info, indent=2) + "\n")
