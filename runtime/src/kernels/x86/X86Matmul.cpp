@@ -29,6 +29,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <type_traits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -362,7 +363,15 @@ int64_t preparedBytes(const MatmulArgs &a) {
 struct Unpacked {
   __m512i w0, w1;
   __m512 s0, s1, mv;
+  __m512 m0, m1; ///< lane-min formats: the min coefficient of each lane
 };
+
+/// Formats whose mins change every 16 weights (Q2_K), finer than the exact
+/// sums of x (per 32-block): they set kLaneMins, are prepared with offset -1
+/// (init0 / init1 = the int8 sum of each lane) and apply the lane's min
+/// against d_x times that sum, i.e. against the rounded activations.
+template <class F, class = void> struct LaneMinsOf : std::false_type {};
+template <class F> struct LaneMinsOf<F, std::void_t<decltype(F::kLaneMins)>> : std::bool_constant<F::kLaneMins> {};
 
 /// vpermt2b / vpermb index tables, built once.
 template <typename Fn> Bytes64 makeIndex(Fn fn) {
@@ -697,6 +706,124 @@ template <bool Q5> struct KQuant4Traits {
 using Q4_KTraits = KQuant4Traits<false>;
 using Q5_KTraits = KQuant4Traits<true>;
 
+/// Q3_K (GGUF_SPEC.md): 256-element super-blocks of hmask[32], qs[64],
+/// scales[12] (16 6-bit scales), fp16 d; 16 sub-blocks of 16. Element
+/// 128h + 32j + l (l < 32) is (qs[32h + l] >> 2j) & 3, plus 4 when bit
+/// 4h + j of hmask[l] is set, minus 4, times d (scale_{8h + 2j + l / 16} -
+/// 32). Laid out like Q6_K: group h = half h, w0 = j 0..1, w1 = j 2..3, one
+/// sub-block per 128-bit lane.
+struct Q3_KTraits {
+  static constexpr bool kHasMin = false;
+  static constexpr Perm kPerm = Perm::Natural;
+  static constexpr bool kShared = false;
+  static constexpr int kOffset = 4;
+
+  const uint8_t *row;
+  __m512i idxS0[2], idxS1[2], shift0, shift1, bits[2][2];
+  mutable __m512 sv; ///< d * (scale_i - 32) of the current super-block
+
+  Q3_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+    for (int h = 0; h < 2; ++h) {
+      const int b = 8 * h;
+      idxS0[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
+                                   b + 3, b + 3);
+      idxS1[h] = _mm512_add_epi32(idxS0[h], _mm512_set1_epi32(4));
+      for (int v = 0; v < 2; ++v) // bit 4h + j, j = 2v (low 256 bits), 2v + 1 (high)
+        bits[h][v] = _mm512_inserti64x4(_mm512_set1_epi8(static_cast<char>(1u << (4 * h + 2 * v))),
+                                        _mm256_set1_epi8(static_cast<char>(1u << (4 * h + 2 * v + 1))), 1);
+    }
+    // j = 0, 1 (w0) and 2, 3 (w1): shifts 2j of the low 256 bits / high.
+    shift0 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    shift1 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  }
+
+  /// The 16 scales, 6 bits each: the low 4 from the nibbles of bytes 0..7
+  /// (scale i < 8: low nibble of byte i; i >= 8: high nibble of byte i - 8),
+  /// the high 2 from bits 2 (i / 4) of byte 8 + i % 4.
+  static __m512 scales(const uint8_t *p, float d) {
+    const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p));
+    const __m128i nibble = _mm_set1_epi8(0x0f);
+    const __m128i low = _mm_unpacklo_epi64(_mm_and_si128(v, nibble), _mm_and_si128(_mm_srli_epi16(v, 4), nibble));
+    const __m128i high = _mm_and_si128(_mm_srlv_epi32(_mm_set1_epi32(static_cast<int>(load32(p + 8))),
+                                                      _mm_setr_epi32(0, 2, 4, 6)),
+                                       _mm_set1_epi8(3));
+    const __m128i six = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(high, 4)), _mm_set1_epi8(32));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(six)), _mm512_set1_ps(d));
+  }
+
+  Unpacked load(int64_t g) const {
+    const int h = static_cast<int>(g & 1);
+    const uint8_t *p = row + 110 * (g >> 1);
+    if (h == 0)
+      sv = scales(p + 96, halfToFloat(p + 108));
+    const __m512i qs = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32 + 32 * h)));
+    const __m512i hm = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+    const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+    Unpacked u;
+    // 16-bit shifts by at most 6: the two bits kept come from the same byte.
+    u.w0 = _mm512_and_si512(_mm512_srlv_epi16(qs, shift0), three);
+    u.w1 = _mm512_and_si512(_mm512_srlv_epi16(qs, shift1), three);
+    u.w0 = _mm512_mask_add_epi8(u.w0, _mm512_test_epi8_mask(hm, bits[h][0]), u.w0, four);
+    u.w1 = _mm512_mask_add_epi8(u.w1, _mm512_test_epi8_mask(hm, bits[h][1]), u.w1, four);
+    u.s0 = _mm512_permutexvar_ps(idxS0[h], sv);
+    u.s1 = _mm512_permutexvar_ps(idxS1[h], sv);
+    u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
+/// Q2_K: 256-element super-blocks of scales[16] (4-bit scale, 4-bit min),
+/// qs[64], fp16 d, dmin; element 128h + 32j + l is d sc_i ((qs[32h + l] >>
+/// 2j) & 3) - dmin m_i with i = 8h + 2j + l / 16: Q3_K's layout without the
+/// third bit, and a min per 16-element lane (kLaneMins).
+struct Q2_KTraits {
+  static constexpr bool kHasMin = false;
+  static constexpr bool kLaneMins = true;
+  static constexpr Perm kPerm = Perm::Natural;
+  static constexpr bool kShared = false;
+  static constexpr int kOffset = -1; ///< init0 / init1: + the lane sums
+
+  const uint8_t *row;
+  __m512i idxS0[2], idxS1[2], shift0, shift1;
+  mutable __m512 sv, mv; ///< d sc_i, -dmin m_i of the current super-block
+
+  Q2_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+    for (int h = 0; h < 2; ++h) {
+      const int b = 8 * h;
+      idxS0[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
+                                   b + 3, b + 3);
+      idxS1[h] = _mm512_add_epi32(idxS0[h], _mm512_set1_epi32(4));
+    }
+    shift0 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    shift1 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  }
+
+  Unpacked load(int64_t g) const {
+    const int h = static_cast<int>(g & 1);
+    const uint8_t *p = row + 84 * (g >> 1);
+    if (h == 0) {
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+      const __m128i nibble = _mm_set1_epi8(0x0f);
+      sv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(b, nibble))),
+                         _mm512_set1_ps(halfToFloat(p + 80)));
+      mv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(b, 4), nibble))),
+                         _mm512_set1_ps(-halfToFloat(p + 82)));
+    }
+    const __m512i qs = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 16 + 32 * h)));
+    const __m512i three = _mm512_set1_epi8(3);
+    Unpacked u;
+    // 16-bit shifts by at most 6: the two bits kept come from the same byte.
+    u.w0 = _mm512_and_si512(_mm512_srlv_epi16(qs, shift0), three);
+    u.w1 = _mm512_and_si512(_mm512_srlv_epi16(qs, shift1), three);
+    u.s0 = _mm512_permutexvar_ps(idxS0[h], sv);
+    u.s1 = _mm512_permutexvar_ps(idxS1[h], sv);
+    u.m0 = _mm512_permutexvar_ps(idxS0[h], mv);
+    u.m1 = _mm512_permutexvar_ps(idxS1[h], mv);
+    u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
 /// Q6_K: 256-element super-blocks = 2 halves of 128 (one group each); 16
 /// sub-blocks of 16 with int8 scales; q - 32.
 struct Q6_KTraits {
@@ -809,12 +936,16 @@ inline void dotRows(const F &w, const uint8_t *act, int64_t stride, int64_t grou
             F::kOffset == 0 ? _mm512_setzero_si512()
                             : _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
                                                                     reinterpret_cast<const __m128i *>(rec + 144))));
-        const __m512i i0 = _mm512_dpbusd_epi32(init0, u.w0, load64(rec));
-        const __m512i i1 = _mm512_dpbusd_epi32(init1, u.w1, load64(rec + 64));
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, _mm512_permutexvar_ps(dxIdx0, dx4)),
-                                 acc[r]);
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(u.s1, _mm512_permutexvar_ps(dxIdx1, dx4)),
-                                 acc[r]);
+        constexpr bool laneMins = LaneMinsOf<F>::value;
+        const __m512i i0 = _mm512_dpbusd_epi32(laneMins ? _mm512_setzero_si512() : init0, u.w0, load64(rec));
+        const __m512i i1 = _mm512_dpbusd_epi32(laneMins ? _mm512_setzero_si512() : init1, u.w1, load64(rec + 64));
+        const __m512 dx0 = _mm512_permutexvar_ps(dxIdx0, dx4), dx1 = _mm512_permutexvar_ps(dxIdx1, dx4);
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, dx0), acc[r]);
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(u.s1, dx1), acc[r]);
+        if constexpr (laneMins) {
+          acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(init0), _mm512_mul_ps(u.m0, dx0), acc[r]);
+          acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(init1), _mm512_mul_ps(u.m1, dx1), acc[r]);
+        }
       }
       if constexpr (F::kHasMin)
         acc[r] = _mm512_fmadd_ps(u.mv,
@@ -833,16 +964,32 @@ struct alignas(64) SuperWeights {
   __m512i t[8];
   __m512 s0, s1, mv;
 };
+/// With the lane mins, one per chunk (LaneMinsOf).
+struct alignas(64) SuperWeightsLaneMins : SuperWeights {
+  __m512 m0, m1;
+};
+template <class F>
+using SuperWeightsOf = std::conditional_t<LaneMinsOf<F>::value, SuperWeightsLaneMins, SuperWeights>;
 
-template <class F> void unpackSuper(const F &w, int64_t groups, int64_t sg, const Transposer &t, SuperWeights &out) {
+template <class F>
+void unpackSuper(const F &w, int64_t groups, int64_t sg, const Transposer &t, SuperWeightsOf<F> &out) {
   Unpacked u[4];
   for (int g = 0; g < 4; ++g) {
     if (4 * sg + g < groups) {
       u[g] = w.load(4 * sg + g);
     } else {
       u[g].w0 = u[g].w1 = _mm512_setzero_si512();
-      u[g].s0 = u[g].s1 = u[g].mv = _mm512_setzero_ps();
+      u[g].s0 = u[g].s1 = u[g].mv = u[g].m0 = u[g].m1 = _mm512_setzero_ps();
     }
+  }
+  if constexpr (LaneMinsOf<F>::value) {
+    __m512i A[4];
+    for (int g = 0; g < 4; ++g)
+      A[g] = _mm512_castps_si512(u[g].m0);
+    out.m0 = _mm512_castsi512_ps(t.compress(A));
+    for (int g = 0; g < 4; ++g)
+      A[g] = _mm512_castps_si512(u[g].m1);
+    out.m1 = _mm512_castsi512_ps(t.compress(A));
   }
   __m512i A[4], T[4];
   for (int g = 0; g < 4; ++g)
@@ -868,7 +1015,7 @@ template <class F> void unpackSuper(const F &w, int64_t groups, int64_t sg, cons
 
 /// out[j * 4 + r] = weight row j . activation row r over all supergroups.
 template <class F, int NR, int MR>
-inline void superTile(const SuperWeights *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
+inline void superTile(const SuperWeightsOf<F> *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
                       float *out) {
   __m512 acc[NR][MR];
   for (int j = 0; j < NR; ++j)
@@ -903,7 +1050,7 @@ inline void superTile(const SuperWeights *const *w, const uint8_t *act, int64_t 
       for (int v = 0; v < 2; ++v) {
         __m512i i[NR][MR];
         for (int r = 0; r < MR; ++r) {
-          const __m512i init = load64(x + r * stride + 512 + 64 * v);
+          const __m512i init = LaneMinsOf<F>::value ? _mm512_setzero_si512() : load64(x + r * stride + 512 + 64 * v);
           for (int j = 0; j < NR; ++j)
             i[j][r] = init;
         }
@@ -922,6 +1069,11 @@ inline void superTile(const SuperWeights *const *w, const uint8_t *act, int64_t 
           for (int j = 0; j < NR; ++j)
             acc[j][r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i[j][r]), _mm512_mul_ps(v ? w[j][sg].s1 : w[j][sg].s0, dx),
                                         acc[j][r]);
+          if constexpr (LaneMinsOf<F>::value) { // the lane sums of the int8 activations
+            const __m512 sums = _mm512_cvtepi32_ps(load64(x + r * stride + 512 + 64 * v));
+            for (int j = 0; j < NR; ++j)
+              acc[j][r] = _mm512_fmadd_ps(sums, _mm512_mul_ps(v ? w[j][sg].m1 : w[j][sg].m0, dx), acc[j][r]);
+          }
         }
       }
     }
@@ -938,7 +1090,7 @@ inline void superTile(const SuperWeights *const *w, const uint8_t *act, int64_t 
 }
 
 template <class F, int NR>
-inline void superTileM(const SuperWeights *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
+inline void superTileM(const SuperWeightsOf<F> *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
                        int64_t mr, float *out) {
   switch (mr) {
   case 1:
@@ -968,7 +1120,7 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   constexpr int kNR = 3, kMR = 4;
   const Transposer t;
   const int64_t chunk = std::min(kChunkSupergroups, supergroups);
-  std::vector<SuperWeights> buffer(static_cast<size_t>(kBlockRows * chunk));
+  std::vector<SuperWeightsOf<F>> buffer(static_cast<size_t>(kBlockRows * chunk));
   for (int64_t c0 = 0; c0 < supergroups; c0 += chunk) {
     const int64_t count = std::min(chunk, supergroups - c0);
     for (int64_t nb = n0; nb < n1; nb += kBlockRows) {
@@ -983,7 +1135,7 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
         const uint8_t *x = act + m0 * stride + c0 * kSuperRecord;
         for (int64_t n = nb; n < ne; n += kNR) {
           const int64_t nr = std::min<int64_t>(kNR, ne - n);
-          const SuperWeights *rows[kNR];
+          const SuperWeightsOf<F> *rows[kNR];
           for (int64_t j = 0; j < kNR; ++j)
             rows[j] = buffer.data() + (n - nb + std::min<int64_t>(j, nr - 1)) * chunk;
           float out[kNR * 4];
@@ -1104,6 +1256,12 @@ bool avx512Kernel(const Format &f, MatmulKernel &out) {
     return true;
   case FormatKind::Q6_K:
     out = kernelFor<Q6_KTraits>("avx512vnni-q6_k");
+    return true;
+  case FormatKind::Q3_K:
+    out = kernelFor<Q3_KTraits>("avx512vnni-q3_k");
+    return true;
+  case FormatKind::Q2_K:
+    out = kernelFor<Q2_KTraits>("avx512vnni-q2_k");
     return true;
   case FormatKind::Int: {
     const bool groupsOk = f.granularity != Granularity::Group || f.groupSize == 32 || f.groupSize == 64 ||

@@ -19,13 +19,18 @@
 //     activation scales are applied per lane, and a format's fixed offset
 //     (q - 8, q - 32, ...) is folded into the accumulator's initial value
 //     (-offset * sum of the block's int8 activations); mins and zero points
-//     are applied in float against the exact sum of x over the block;
+//     are applied in float against the exact sum of x over the block,
+//     except Q2_K's, which change every 16 weights: they go with the int8
+//     sums of the rounded activations (so the bound below uses all of w);
 //   - one horizontal sum per output.
 //
 // Accuracy: the only error beyond float rounding is the activation rounding,
 // |x - d q| <= d / 2 = max|x_b| / 254 per element of block b, so
-//   |y - y_exact| <= sum_b (max|x_b| / 254) * sum_{k in b} |w_k|
-// plus float rounding of the block sums (each int32 dot is exact).
+//   |y - y_exact| <= sum_b (max|x_b| / 254) * sum_{k in b} |c_k|
+// plus float rounding of the block sums (each int32 dot is exact), where
+// c_k is the part of w_k multiplied by the rounded activation: w_k minus
+// its min or zero-point term where that is applied against exact sums
+// (it can exceed |w_k|; test::codeParts), else w_k.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LOWBIT_RUNTIME_KERNELS_X86_X86MATMUL_H

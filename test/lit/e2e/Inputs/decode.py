@@ -199,7 +199,9 @@ def code_part(fmt, raw, n, k, scales=None, zero_points=None, mins=None, int8_sig
     format adds an offset applied apart from the codes (Q4_1/Q5_1's m, the
     K-quants' -dmin*m, int asym's -s*z, int min's m): a kernel may multiply
     the codes with rounded activations and the offset with exact ones
-    (X86Matmul.h). Other formats: the weight itself. int8_signed: the
+    (X86Matmul.h). Other formats, and Q2_K (its mins change every 16
+    weights, finer than the kernels' exact sums of x per 32, so they go
+    with the rounded activations): the weight itself. int8_signed: the
     256-bit x86 kernels (X86Avx2Matmul.h) take int8 codes as q - 128, so
     their code part is s (q - 128) and the rest goes with the offset."""
     w = decode(fmt, raw, n, k, scales, zero_points, mins)
@@ -210,13 +212,10 @@ def code_part(fmt, raw, n, k, scales=None, zero_points=None, mins=None, int8_sig
         qk, size = BLOCK[kind]
         m = f16(raw.reshape(-1, size), 2)
         return w - np.repeat(m, qk, axis=1).reshape(n, k)
-    if kind in ("q2_k", "q4_k", "q5_k"):
+    if kind in ("q4_k", "q5_k"):
         qk, size = BLOCK[kind]
         b = raw.reshape(-1, size)
-        if kind == "q2_k":
-            offset = f16(b, 82) * np.repeat(b[:, 0:16].astype(np.int64) >> 4, 16, axis=1)
-        else:
-            offset = f16(b, 2) * np.repeat(k4_scales(b[:, 4:16])[1], 32, axis=1)
+        offset = f16(b, 2) * np.repeat(k4_scales(b[:, 4:16])[1], 32, axis=1)
         return w + offset.reshape(n, k)
     if kind == "int" and f["offset"] != "none":
         bits = f["bits"]
