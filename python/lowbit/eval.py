@@ -18,7 +18,7 @@ encoder (DATA: an .npz with input_ids, attention_mask, token_type_ids):
   float: mean and minimum.
 
 --ort also runs the ONNX file in ONNX Runtime (the float reference lowbit must
-match) and ONNX Runtime's own 4-bit MatMulNBits quantization of it; --gguf
+match), --ort-int4 ONNX Runtime's own 4-bit MatMulNBits quantization of it; --gguf
 F32.gguf runs llama.cpp (llama-cpp-python) on the same windows with the same
 GGUF quant type made by lowbit-quantize. --report DIR writes report.md,
 results.json and the plots.
@@ -306,7 +306,7 @@ def table(kind: str, evaluation: dict, variants: list[Variant]) -> str:
             rows.append(f"| {v.label} | {bits} | {size} | {r['ppl']:.4f} ± {r['ppl_se']:.4f} | {delta} | {kld} "
                         f"| {top1} | {r['tokens_per_second']:.1f} |")
         else:
-            rows.append(f"| {v.label} | {bits} | {size} | {r['cosine_mean']:.6f} | {r['cosine_min']:.6f} "
+            rows.append(f"| {v.label} | {bits} | {size} | {r['cosine_mean']:.7f} | {r['cosine_min']:.7f} "
                         f"| {r['tokens_per_second']:.1f} |")
     return "\n".join(rows)
 
@@ -402,8 +402,9 @@ def parse_args(argv):
     ap.add_argument("--recompile", action="store_true", help="compile even where an artifact is up to date")
     ap.add_argument("--report", help="write report.md, results.json and PNG plots into this folder")
     ap.add_argument("--json", help="write the results as JSON to this file")
-    ap.add_argument("--ort", action="store_true", help="also run ONNX Runtime: the float ONNX file, and "
-                    "its MatMulNBits int4 quantizations (block 32 and 128)")
+    ap.add_argument("--ort", action="store_true", help="also run the float ONNX file in ONNX Runtime")
+    ap.add_argument("--ort-int4", action="store_true", help="also run ONNX Runtime's own MatMulNBits int4 "
+                    "quantizations of the model (symmetric, block 32 and 128; implies --ort)")
     ap.add_argument("--gguf", help="decoder: the model as an F32 GGUF; also run llama.cpp on each format "
                     "that has a GGUF type")
     ap.add_argument("--bin", default=default_bin, help="folder with lowbit-compile and lowbit-quantize")
@@ -448,10 +449,11 @@ def main(argv=None) -> int:
         expected = {"input_ids"} if kind == "decoder" else {"input_ids", "attention_mask", "token_type_ids"}
         if names != expected:
             raise EvalError(f"{args.model} takes inputs {sorted(names)}; --data gives {kind} inputs {sorted(expected)}")
-        if args.ort:
+        if args.ort or args.ort_int4:
             variants.append(Variant(label="onnxruntime float", run=ort_session(args.model, args.threads),
                                     size_bytes=Path(args.model).stat().st_size, peer="onnxruntime",
                                     weights={"bits": "32"}))
+        if args.ort_int4:
             for block in (32, 128):
                 path = ort_matmulnbits(args.model, work, block)
                 variants.append(Variant(label=f"onnxruntime int4 b{block}", run=ort_session(str(path), args.threads),

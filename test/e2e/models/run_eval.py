@@ -11,9 +11,11 @@ Bounds, and why:
   (issue 7; both compute in f32, so they differ by float rounding, about 1e-5 relative) and
   sentence embeddings at cosine > 0.99999.
 - q8_0 against lowbit's float model: mean KL divergence below 0.01 nats and top-1
-  agreement at least 90%, MiniLM cosine at least 0.999. 8-bit weights move the logits of
-  these models by well under one unit (docs/REAL-MODELS.md: KL 1.8e-3 on 16 tokens), so a
-  broken kernel or layout (KL of 1 and more) fails by orders of magnitude.
+  agreement at least 90%, MiniLM minimum cosine at least 0.995. 8-bit weights, with the
+  activations rounded to int8 per 32-block by the x86 kernels as llama.cpp does, move
+  SmolLM2's next-token distribution by KL 3.7e-3 and MiniLM's embeddings to a minimum
+  cosine of 0.9988 (measured on the full sets), so a broken kernel or layout (KL of 1 and
+  more, cosines far below 0.99) fails by orders of magnitude.
 - q4_k_m: KL below 0.2 nats, top-1 at least 70%, MiniLM cosine at least 0.98: loose
   floors (the full protocol's figures are in docs/RESULTS.md) that still catch a format
   decoding garbage.
@@ -76,7 +78,7 @@ def main() -> int:
     ort = mini["onnxruntime float"]
     check(ort["cosine_min"] > 0.99999, f"MiniLM float: lowbit vs ONNX Runtime min cosine "
           f"{ort['cosine_min']:.7f} > 0.99999", failures)
-    for fmt, cos_min in (("q8_0", 0.999), ("q4_k_m", 0.98)):
+    for fmt, cos_min in (("q8_0", 0.995), ("q4_k_m", 0.98)):
         r = mini[fmt]
         check(r["cosine_min"] >= cos_min, f"MiniLM {fmt}: min cosine {r['cosine_min']:.6f} >= {cos_min} "
               f"(mean {r['cosine_mean']:.6f})", failures)
