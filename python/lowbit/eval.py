@@ -45,6 +45,7 @@ from lowbit.runtime import LowbitError, Model
 ALIASES = {
     "int8": "int8",                       # symmetric, one scale per output channel
     "int4-g128": "int4, group = 128",     # symmetric, one scale per 128 weights
+    "int4-g64": "int4, group = 64",
     "int4-g32": "int4, group = 32",
 }
 # lowbit format -> llama.cpp's type name for llama-quantize (--gguf).
