@@ -80,12 +80,31 @@ class Variant:
     tokens: int = 0
     peer: str = ""            # "" for lowbit; "onnxruntime", "llama.cpp"
 
+    linear_elements_total: int = 0  # every MatMul/Gemm weight of the model, quantized or not
+
     @property
     def bits_per_weight(self) -> float:
+        """Over all linear weights: those the format left in float count 32 bits each."""
         w = self.weights
-        if not w or not w.get("linear_elements"):
+        quantized = w.get("linear_elements", 0) if w else 0
+        total = max(self.linear_elements_total, quantized)
+        if not total:
             return 32.0
-        return 8.0 * (w["linear_packed_bytes"] + w["linear_side_bytes"]) / w["linear_elements"]
+        stored = 8.0 * (w.get("linear_packed_bytes", 0) + w.get("linear_side_bytes", 0)) if w else 0.0
+        return (stored + 32.0 * (total - quantized)) / total
+
+
+def linear_weight_elements(model: str) -> int:
+    """Elements of the constant weights that MatMul and Gemm nodes multiply by (what
+    lowbit-compile --quant may quantize), read from the ONNX file."""
+    import onnx
+    graph = onnx.load(model, load_external_data=False).graph
+    sizes = {t.name: int(np.prod(t.dims)) for t in graph.initializer}
+    total = 0
+    for node in graph.node:
+        if node.op_type in ("MatMul", "Gemm") and len(node.input) > 1 and node.input[1] in sizes:
+            total += sizes[node.input[1]]
+    return total
 
 
 def safe_name(label: str) -> str:
@@ -444,6 +463,9 @@ def main(argv=None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         labels = ["float"] + [f.strip() for f in args.formats.split(",") if f.strip() and f.strip() != "float"]
         variants = [compile_variant(args, label, work) for label in labels]
+        total = linear_weight_elements(args.model)
+        for v in variants:
+            v.linear_elements_total = total
         for v in variants:
             open_lowbit(v, args.threads)
         names = {i.name for i in Model(variants[0].artifact).inputs}
