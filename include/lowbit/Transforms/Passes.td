@@ -39,6 +39,82 @@ def QuantizeWeightsPass : Pass<"lowbit-quantize-weights", "mlir::ModuleOp"> {
            "Print one line per weight to stderr">,
     Option<"measureError", "measure-error", "bool", /*default=*/"false",
            "Record each weight's relative RMS error as lowbit.relative_error">,
+    Option<"calibStats", "calib-stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file (lowbit-compile --save-calib): each weight's "
+           "input mean x^2 is the importance (llama.cpp's imatrix) of its quantizer">,
+  ];
+  let dependentDialects = ["::lowbit::LowbitDialect", "::mlir::arith::ArithDialect"];
+}
+
+def InsertObserversPass : Pass<"lowbit-insert-observers", "mlir::ModuleOp"> {
+  let summary = "Puts a lowbit.observe on the activation input of every weight matmul";
+  let description = [{
+    For calibration: every matmul that lowbit-quantize-weights and lowbit-gptq
+    would rewrite (the same matcher) reads its activation through a
+    `lowbit.observe`. One observer per distinct activation value, so the
+    linears that share an input (q/k/v, gate/up) share one set of statistics;
+    its key is the name of the first weight it feeds, and the discardable
+    attribute `lowbit.weights` lists all of them. Other users of the value
+    keep reading it directly.
+  }];
+  let dependentDialects = ["::lowbit::LowbitDialect"];
+}
+
+def ObserversToResultsPass : Pass<"lowbit-observers-to-results", "mlir::ModuleOp"> {
+  let summary = "Returns every observed tensor as an extra result of the entry function";
+  let description = [{
+    Turns each `lowbit.observe` in the entry function into one more result
+    (in program order), named `observe:KEY` through the `onnx.name` result
+    attribute, and erases the observe. The float model then runs in the
+    existing runtime unchanged (results may have dynamic shapes), and the
+    caller reads the activations off the outputs. An observe outside the
+    entry function's body is an error.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "The entry function">,
+  ];
+}
+
+def GptqPass : Pass<"lowbit-gptq", "mlir::ModuleOp"> {
+  let summary = "Quantizes matmul weights with GPTQ from calibration statistics";
+  let description = [{
+    Rewrites the matmuls lowbit-quantize-weights matches into the same
+    `lowbit.matmul` (same formats, same packed layout, same mixes), but picks
+    the codes with GPTQ (lib/Quant/Gptq.h): error feedback through the
+    Hessian X^T X of each weight's input, read from `calib-stats` (or handed
+    over in memory by lowbit-compile). The scales are the round-to-nearest
+    quantizer's (static groups); only the codes change. A weight without
+    statistics, or whose statistics have another K, is an error.
+
+    `report` prints one line per weight with the proxy loss
+    tr((W - Q) H (W - Q)^T) of round-to-nearest and of GPTQ.
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"q4_0\"",
+           "Weight format or llama.cpp mix, as lowbit-quantize-weights' format">,
+    ListOption<"include", "include", "std::string",
+               "Quantize only weights whose name matches one of these regexes">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Leave weights whose name matches one of these regexes in float">,
+    Option<"calibStats", "calib-stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file with X^T X (lowbit-compile --save-calib --method gptq)">,
+    Option<"damp", "damp", "double", /*default=*/"0.01",
+           "Damping, a fraction of the Hessian's mean diagonal (GPTQ's percdamp)">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "Columns per lazy batch">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"true",
+           "Quantize columns in order of decreasing Hessian diagonal">,
+    Option<"staticGroups", "static-groups", "bool", /*default=*/"true",
+           "Choose every group's scale from the original weights, before the sweep">,
+    Option<"importance", "importance", "bool", /*default=*/"false",
+           "Fit the grid (scales) with the input's mean x^2 as importance, as --calib-stats does for RTN">,
+    Option<"threads", "threads", "int", /*default=*/"0",
+           "Threads over a weight's rows (0: one per core)">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print one line per weight: RTN and GPTQ proxy loss">,
+    Option<"measureError", "measure-error", "bool", /*default=*/"false",
+           "Record each weight's relative RMS error as lowbit.relative_error">,
   ];
   let dependentDialects = ["::lowbit::LowbitDialect", "::mlir::arith::ArithDialect"];
 }

@@ -1,0 +1,28 @@
+//===- CalibratedPasses.h - Passes handed calibration data in memory -*- C++ -*-===//
+//
+// lowbit-compile calibrates and quantizes in one process: these overloads
+// give the passes the statistics directly instead of through a file (for
+// SmolLM2 the X^T X matrices alone are ~100M floats).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_TRANSFORMS_CALIBRATEDPASSES_H
+#define LOWBIT_TRANSFORMS_CALIBRATEDPASSES_H
+
+#include "lowbit/Transforms/CalibrationData.h"
+#include "lowbit/Transforms/Passes.h"
+
+#include <memory>
+
+namespace lowbit {
+
+/// lowbit-quantize-weights with each weight's input mean x^2 as importance.
+std::unique_ptr<mlir::Pass> createQuantizeWeightsPass(const QuantizeWeightsPassOptions &options,
+                                                      std::shared_ptr<const CalibrationData> calibration);
+
+/// lowbit-gptq reading X^T X from `calibration` (its calib-stats is ignored).
+std::unique_ptr<mlir::Pass> createGptqPass(const GptqPassOptions &options,
+                                           std::shared_ptr<const CalibrationData> calibration);
+
+} // namespace lowbit
+
+#endif // LOWBIT_TRANSFORMS_CALIBRATEDPASSES_H

@@ -1,0 +1,48 @@
+//===- CalibrationData.h - Calibration statistics per observed input -*- C++ -*-===//
+//
+// What lowbit-compile --calibrate gathers (one lowbit.observe per distinct
+// matmul input, named after the weights it feeds) and what the calibrated
+// passes read: lowbit-quantize-weights (the importance, mean x^2) and
+// lowbit-gptq (X^T X). Kept in memory by the driver, or in a statistics
+// file (--save-calib / --calib-stats; the format is in docs/CALIBRATION.md).
+//
+// Plain C++ (no MLIR): the file can be written and read by any tool.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_TRANSFORMS_CALIBRATIONDATA_H
+#define LOWBIT_TRANSFORMS_CALIBRATIONDATA_H
+
+#include "lowbit/Quant/Calibration.h"
+#include "lowbit/Quant/Status.h"
+
+#include <string>
+#include <vector>
+
+namespace lowbit {
+
+/// One observed activation: the input of every weight in `weights`.
+struct ObservedInput {
+  std::string name;                 ///< the observer's key
+  std::vector<std::string> weights; ///< names of the weights that read it
+  quant::CalibStats stats;
+};
+
+struct CalibrationData {
+  std::vector<ObservedInput> inputs;
+
+  /// The observed input that `weight` reads; null if none lists it.
+  const ObservedInput *forWeight(const std::string &weight) const;
+};
+
+/// Writes `data` (X^T X only when `withGram` and every input has it)
+/// through a temporary file renamed into place.
+Status writeCalibrationFile(const CalibrationData &data, const std::string &path, bool withGram);
+
+/// Reads a statistics file, checking every size against the file before
+/// allocating. `needGram`: fail unless the file holds X^T X (else it is
+/// skipped, to save memory).
+Status readCalibrationFile(const std::string &path, bool needGram, CalibrationData &out);
+
+} // namespace lowbit
+
+#endif // LOWBIT_TRANSFORMS_CALIBRATIONDATA_H

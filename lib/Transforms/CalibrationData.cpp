@@ -1,0 +1,264 @@
+//===- CalibrationData.cpp - Calibration statistics files ----------------===//
+//
+// The statistics file, little-endian (lowbit targets x86-64):
+//
+//   char[8]  "LBCALIB1"
+//   u32      version (1)
+//   u32      observers
+//   u32      flags: bit 0 = X^T X present
+//   u32      0 (reserved)
+//   per observer:
+//     u32 + bytes   name
+//     u32           weights that read this input; per weight: u32 + bytes
+//     i64 K, i64 rows (activation rows seen)
+//     f32[K] max |x|, f32[K] mean |x|, f32[K] mean x^2
+//     f32[K (K+1) / 2]  (flag) upper triangle of X^T X / rows, row by row
+//
+// Means, not sums, are stored: they read as they are (no rows needed) and
+// keep the same relative precision in fp32; reading multiplies back by rows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/Transforms/CalibrationData.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <unistd.h>
+
+namespace lowbit {
+namespace {
+
+constexpr char kMagic[8] = {'L', 'B', 'C', 'A', 'L', 'I', 'B', '1'};
+constexpr uint32_t kVersion = 1, kFlagGram = 1;
+constexpr uint32_t kMaxName = 1 << 16, kMaxWeights = 1 << 16;
+constexpr int64_t kMaxChannels = 1 << 20;
+
+struct FileCloser {
+  void operator()(FILE *f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<FILE, FileCloser>;
+
+class Writer {
+public:
+  explicit Writer(FILE *f) : f_(f) {}
+  template <typename T>
+  void raw(const T *data, size_t count) {
+    if (ok_ && count && std::fwrite(data, sizeof(T), count, f_) != count)
+      ok_ = false;
+  }
+  template <typename T>
+  void value(T v) { raw(&v, 1); }
+  void text(const std::string &s) {
+    value(uint32_t(s.size()));
+    raw(s.data(), s.size());
+  }
+  bool ok() const { return ok_; }
+
+private:
+  FILE *f_;
+  bool ok_ = true;
+};
+
+/// Reads a byte range of known size; every read checks what is left first.
+class Reader {
+public:
+  Reader(FILE *f, int64_t size, std::string path) : f_(f), left_(size), path_(std::move(path)) {}
+  Status need(int64_t bytes, const std::string &what) {
+    if (bytes < 0 || bytes > left_)
+      return Status::error("'" + path_ + "': truncated or corrupt: " + what + " needs " + std::to_string(bytes) +
+                           " bytes, " + std::to_string(left_) + " left");
+    return Status::ok();
+  }
+  template <typename T>
+  Status raw(T *data, size_t count, const std::string &what) {
+    if (Status s = need(int64_t(count * sizeof(T)), what); s.failed())
+      return s;
+    if (count && std::fread(data, sizeof(T), count, f_) != count)
+      return Status::error("'" + path_ + "': read error in " + what);
+    left_ -= count * sizeof(T);
+    return Status::ok();
+  }
+  template <typename T>
+  Status value(T &v, const std::string &what) { return raw(&v, 1, what); }
+  Status text(std::string &s, const std::string &what) {
+    uint32_t size = 0;
+    if (Status st = value(size, what + " length"); st.failed())
+      return st;
+    if (size > kMaxName)
+      return Status::error("'" + path_ + "': " + what + " is " + std::to_string(size) + " bytes long (corrupt file?)");
+    s.resize(size);
+    return raw(s.data(), size, what);
+  }
+  Status skip(int64_t bytes, const std::string &what) {
+    if (Status s = need(bytes, what); s.failed())
+      return s;
+    if (std::fseek(f_, long(bytes), SEEK_CUR) != 0)
+      return Status::error("'" + path_ + "': cannot seek past " + what);
+    left_ -= bytes;
+    return Status::ok();
+  }
+  int64_t left() const { return left_; }
+
+private:
+  FILE *f_;
+  int64_t left_;
+  std::string path_;
+};
+
+void writeInput(Writer &w, const ObservedInput &in, bool withGram) {
+  const quant::CalibStats &s = in.stats;
+  w.text(in.name);
+  w.value(uint32_t(in.weights.size()));
+  for (const std::string &weight : in.weights)
+    w.text(weight);
+  w.value(int64_t(s.channels));
+  w.value(int64_t(s.rows));
+  w.raw(s.absMax.data(), s.absMax.size());
+  std::vector<float> absMean = s.absMean(), meanSquare = s.meanSquare();
+  w.raw(absMean.data(), absMean.size());
+  w.raw(meanSquare.data(), meanSquare.size());
+  if (!withGram)
+    return;
+  double perRow = s.rows > 0 ? 1.0 / double(s.rows) : 0.0;
+  std::vector<float> row(s.channels);
+  for (int64_t i = 0; i < s.channels; ++i) {
+    for (int64_t j = i; j < s.channels; ++j)
+      row[j - i] = float(s.gram[i * s.channels + j] * perRow);
+    w.raw(row.data(), s.channels - i);
+  }
+}
+
+Status readInput(Reader &r, size_t index, bool hasGram, bool needGram, ObservedInput &in) {
+  std::string where = "observer " + std::to_string(index);
+  if (Status s = r.text(in.name, where + " name"); s.failed())
+    return s;
+  where += " ('" + in.name + "')";
+  uint32_t weights = 0;
+  if (Status s = r.value(weights, where + " weight count"); s.failed())
+    return s;
+  if (weights > kMaxWeights)
+    return Status::error(where + ": " + std::to_string(weights) + " weights (corrupt file?)");
+  in.weights.resize(weights);
+  for (std::string &w : in.weights)
+    if (Status s = r.text(w, where + " weight name"); s.failed())
+      return s;
+  int64_t k = 0, rows = 0;
+  if (Status s = r.value(k, where + " K"); s.failed())
+    return s;
+  if (Status s = r.value(rows, where + " rows"); s.failed())
+    return s;
+  if (k < 1 || k > kMaxChannels || rows < 0)
+    return Status::error(where + ": bad sizes K = " + std::to_string(k) + ", rows = " + std::to_string(rows));
+  if (Status s = r.need(3 * 4 * k, where + " statistics"); s.failed())
+    return s;
+  if (Status s = quant::initCalibStats(k, hasGram && needGram, in.stats); s.failed())
+    return s;
+  in.stats.rows = rows;
+  std::vector<float> mean(k);
+  if (Status s = r.raw(in.stats.absMax.data(), k, where + " max |x|"); s.failed())
+    return s;
+  if (Status s = r.raw(mean.data(), k, where + " mean |x|"); s.failed())
+    return s;
+  for (int64_t j = 0; j < k; ++j)
+    in.stats.absSum[j] = double(mean[j]) * double(rows);
+  if (Status s = r.raw(mean.data(), k, where + " mean x^2"); s.failed())
+    return s;
+  for (int64_t j = 0; j < k; ++j)
+    in.stats.squareSum[j] = double(mean[j]) * double(rows);
+  if (!hasGram)
+    return Status::ok();
+  int64_t triangle = k * (k + 1) / 2;
+  if (!needGram)
+    return r.skip(4 * triangle, where + " X^T X");
+  if (Status s = r.need(4 * triangle, where + " X^T X"); s.failed())
+    return s;
+  std::vector<float> row(k);
+  for (int64_t i = 0; i < k; ++i) {
+    if (Status s = r.raw(row.data(), k - i, where + " X^T X"); s.failed())
+      return s;
+    for (int64_t j = i; j < k; ++j)
+      in.stats.gram[i * k + j] = in.stats.gram[j * k + i] = double(row[j - i]) * double(rows);
+  }
+  return Status::ok();
+}
+
+} // namespace
+
+const ObservedInput *CalibrationData::forWeight(const std::string &weight) const {
+  for (const ObservedInput &in : inputs)
+    for (const std::string &w : in.weights)
+      if (w == weight)
+        return &in;
+  return nullptr;
+}
+
+Status writeCalibrationFile(const CalibrationData &data, const std::string &path, bool withGram) {
+  for (const ObservedInput &in : data.inputs)
+    withGram = withGram && in.stats.hasGram();
+  std::string temp = path + ".tmp" + std::to_string(::getpid());
+  File f(std::fopen(temp.c_str(), "wb"));
+  if (!f)
+    return Status::error("cannot write '" + temp + "': " + std::strerror(errno));
+  Writer w(f.get());
+  w.raw(kMagic, sizeof kMagic);
+  w.value(kVersion);
+  w.value(uint32_t(data.inputs.size()));
+  w.value(withGram ? kFlagGram : 0u);
+  w.value(uint32_t(0));
+  for (const ObservedInput &in : data.inputs)
+    writeInput(w, in, withGram);
+  bool ok = w.ok() && std::fflush(f.get()) == 0;
+  f.reset();
+  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    std::remove(temp.c_str());
+    return Status::error("cannot write '" + path + "': " + why);
+  }
+  return Status::ok();
+}
+
+Status readCalibrationFile(const std::string &path, bool needGram, CalibrationData &out) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f)
+    return Status::error("cannot read calibration statistics '" + path + "': " + std::strerror(errno));
+  if (std::fseek(f.get(), 0, SEEK_END) != 0)
+    return Status::error("cannot read calibration statistics '" + path + "': not a regular file");
+  int64_t size = std::ftell(f.get());
+  std::rewind(f.get());
+  Reader r(f.get(), size, path);
+  char magic[8];
+  uint32_t version = 0, count = 0, flags = 0, reserved = 0;
+  if (r.raw(magic, 8, "header").failed() || std::memcmp(magic, kMagic, 8) != 0)
+    return Status::error("'" + path + "' is not a lowbit calibration statistics file (no LBCALIB1 header)");
+  if (Status s = r.value(version, "header"); s.failed())
+    return s;
+  if (version != kVersion)
+    return Status::error("'" + path + "': statistics file version " + std::to_string(version) +
+                         ", this lowbit reads version " + std::to_string(kVersion));
+  if (Status s = r.value(count, "header"); s.failed())
+    return s;
+  if (Status s = r.value(flags, "header"); s.failed())
+    return s;
+  if (Status s = r.value(reserved, "header"); s.failed())
+    return s;
+  bool hasGram = flags & kFlagGram;
+  if (needGram && !hasGram)
+    return Status::error("'" + path + "' has no X^T X (it was saved for the importance matrix only); "
+                         "calibrate again with --method gptq or awq");
+  CalibrationData data;
+  data.inputs.resize(count > kMaxWeights ? 0 : count);
+  if (count > kMaxWeights)
+    return Status::error("'" + path + "': " + std::to_string(count) + " observers (corrupt file?)");
+  for (size_t i = 0; i < data.inputs.size(); ++i)
+    if (Status s = readInput(r, i, hasGram, needGram, data.inputs[i]); s.failed())
+      return s.failed() && s.message().rfind("'" + path, 0) == 0 ? s : Status::error("'" + path + "': " + s.message());
+  if (r.left() != 0)
+    return Status::error("'" + path + "': " + std::to_string(r.left()) + " unexpected bytes after the last observer");
+  out = std::move(data);
+  return Status::ok();
+}
+
+} // namespace lowbit

@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""A random weight matmul for lowbit-gptq's lit test, as MLIR on stdout.
+
+    gptq_case.py N K > model.mlir   (x[?, K] * W[K, N], W ~ N(0, 1), seed 0)
+    gptq_case.py --check BOUND < report   (every GPTQ loss <= BOUND * RTN's)
+
+--check reads lowbit-gptq's report lines ("rtn loss A -> gptq loss B") and
+fails unless each B <= BOUND * A and there is at least one line.
+"""
+import re
+import sys
+
+import numpy as np
+
+MODEL = """#x = affine_map<(m, n, k) -> (m, k)>
+#w = affine_map<(m, n, k) -> (k, n)>
+#y = affine_map<(m, n, k) -> (m, n)>
+func.func @random(%x: tensor<?x{K}xf32>) -> tensor<?x{N}xf32> {{
+  %w = arith.constant dense_resource<w> : tensor<{K}x{N}xf32>
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %rows = tensor.dim %x, %c0 : tensor<?x{K}xf32>
+  %empty = tensor.empty(%rows) : tensor<?x{N}xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<?x{N}xf32>) -> tensor<?x{N}xf32>
+  %y = linalg.generic {{indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}}
+      ins(%x, %w : tensor<?x{K}xf32>, tensor<{K}x{N}xf32>) outs(%init : tensor<?x{N}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }} -> tensor<?x{N}xf32>
+  return %y : tensor<?x{N}xf32>
+}}
+{{-#
+  dialect_resources: {{
+    builtin: {{
+      w: "0x04000000{HEX}"
+    }}
+  }}
+#-}}
+"""
+
+
+def check(bound: float) -> int:
+    pairs = [(float(a), float(b)) for a, b in re.findall(r"rtn loss (\S+) -> gptq loss (\S+)", sys.stdin.read())]
+    if not pairs:
+        print("gptq_case.py: no report lines", file=sys.stderr)
+        return 1
+    for a, b in pairs:
+        print(f"rtn {a:g} gptq {b:g} ratio {b / a:.3f} (bound {bound})")
+        if not b <= bound * a:
+            return 1
+    return 0
+
+
+def main() -> int:
+    if sys.argv[1] == "--check":
+        return check(float(sys.argv[2]))
+    n, k = int(sys.argv[1]), int(sys.argv[2])
+    w = np.random.default_rng(0).standard_normal((k, n)).astype("<f4")
+    sys.stdout.write(MODEL.format(N=n, K=k, HEX=w.tobytes().hex().upper()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
