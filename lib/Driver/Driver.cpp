@@ -6,6 +6,7 @@
 #include "lowbit/Pipelines/Pipelines.h"
 #include "lowbit/Target/ArtifactWriter.h"
 #include "lowbit/Target/CpuTarget.h"
+#include "lowbit/Transforms/CalibratedPasses.h"
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Pass/PassManager.h"
@@ -188,7 +189,41 @@ OwningOpRef<ModuleOp> importModel(MLIRContext &context, StringRef path, const Co
   return module;
 }
 
-LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, CompileStats &stats) {
+/// The quantize pipeline for a calibrated compile: lowbit-gptq, or
+/// lowbit-quantize-weights with the importance from `calibration`; then the
+/// same tidying as buildQuantizePipeline.
+static void buildCalibratedQuantizePipeline(OpPassManager &pm, const CompileOptions &options,
+                                     std::shared_ptr<const CalibrationData> calibration) {
+  if (options.method == "gptq") {
+    GptqPassOptions gptq;
+    gptq.format = options.quant;
+    gptq.include.assign(options.include.begin(), options.include.end());
+    gptq.exclude.assign(options.exclude.begin(), options.exclude.end());
+    gptq.damp = options.gptqDamp;
+    gptq.blockSize = options.gptqBlockSize;
+    gptq.actOrder = options.gptqActOrder;
+    gptq.staticGroups = options.gptqStaticGroups;
+    gptq.importance = options.imatrix;
+    gptq.threads = options.threads;
+    gptq.report = true; // GPTQ takes seconds to minutes: one line per weight
+    gptq.measureError = options.measureWeightError;
+    pm.addPass(createGptqPass(gptq, std::move(calibration)));
+  } else {
+    QuantizeWeightsPassOptions quantize;
+    quantize.format = options.quant;
+    quantize.include.assign(options.include.begin(), options.include.end());
+    quantize.exclude.assign(options.exclude.begin(), options.exclude.end());
+    quantize.report = options.verbose;
+    quantize.measureError = options.measureWeightError;
+    pm.addPass(options.imatrix ? createQuantizeWeightsPass(quantize, std::move(calibration))
+                               : createQuantizeWeightsPass(quantize));
+  }
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, CompileStats &stats,
+                            std::shared_ptr<const CalibrationData> calibration) {
   module.walk([&](arith::ConstantOp op) {
     auto type = dyn_cast<RankedTensorType>(op.getType());
     if (type && type.hasStaticShape() && type.getNumElements() >= kMinWeightElements)
@@ -200,7 +235,15 @@ LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, Comp
   quantize.exclude = options.exclude;
   quantize.report = options.verbose;
   quantize.measureError = options.measureWeightError;
-  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildQuantizePipeline(pm, quantize); })))
+  bool calibrated = !options.quant.empty() && (calibration || options.method != "rtn");
+  if (options.method != "rtn" && options.method != "gptq")
+    return module.emitError() << "--method '" << options.method << "': rtn or gptq";
+  if (failed(runPipeline(module, [&](OpPassManager &pm) {
+        if (calibrated)
+          buildCalibratedQuantizePipeline(pm, options, calibration);
+        else
+          buildQuantizePipeline(pm, quantize);
+      })))
     return failure();
   module.walk([&](MatmulOp op) {
     PackedType weight = op.getWeight().getType();

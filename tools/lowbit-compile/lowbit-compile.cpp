@@ -58,6 +58,31 @@ cl::opt<std::string> weightStats("weight-stats",
                                  cl::desc("Write each quantized weight's shape, format, bits per weight and "
                                           "relative error (||W - decoded|| / ||W||) to this JSON file"),
                                  cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> calibrate("calibrate",
+                               cl::desc("Calibrate on these token ids (.npy, int32 or int64): run the float model "
+                                        "and gather each weight input's statistics (docs/CALIBRATION.md)"),
+                               cl::value_desc("tokens.npy"), cl::cat(category));
+cl::opt<int64_t> calibSamples("calib-samples", cl::desc("Calibration windows (batch 1)"), cl::init(128),
+                              cl::cat(category));
+cl::opt<int64_t> calibSeqLen("calib-seqlen", cl::desc("Tokens per calibration window"), cl::init(512),
+                             cl::cat(category));
+cl::opt<std::string> saveCalib("save-calib", cl::desc("Write the calibration statistics to this file"),
+                               cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> calibStats("calib-stats", cl::desc("Read calibration statistics (--save-calib) from this file"),
+                                cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> method("method",
+                            cl::desc("How weights are rounded: rtn (round to nearest) or gptq (needs calibration)"),
+                            cl::init("rtn"), cl::cat(category));
+cl::opt<bool> imatrix("imatrix",
+                      cl::desc("With calibration statistics, weight each quantizer's error by its input's mean "
+                               "x^2 (llama.cpp's importance matrix); --imatrix=false turns it off"),
+                      cl::init(true), cl::cat(category));
+cl::opt<int> threads("calib-threads", cl::desc("Threads for calibration statistics and GPTQ (0: one per core)"), cl::init(2),
+                     cl::cat(category));
+cl::opt<double> gptqDamp("gptq-damp", cl::desc("GPTQ damping, a fraction of the mean Hessian diagonal"),
+                         cl::init(0.01), cl::cat(category));
+cl::opt<bool> gptqActOrder("gptq-act-order", cl::desc("GPTQ: columns by decreasing Hessian diagonal"), cl::init(true),
+                           cl::cat(category));
 cl::list<std::string> inputShapes("input-shape",
                                   cl::desc("Fix an input's shape, e.g. input_ids=1x128 (? keeps a dimension dynamic)"),
                                   cl::value_desc("name=DxDx..."), cl::cat(category));
@@ -191,6 +216,20 @@ int main(int argc, char **argv) {
   compile.cpu = cpu;
   compile.verbose = verbose;
   compile.measureWeightError = verbose || !weightStats.empty();
+  compile.calibrate = calibrate;
+  compile.calibSamples = calibSamples;
+  compile.calibSeqLen = calibSeqLen;
+  compile.saveCalib = saveCalib;
+  compile.calibStats = calibStats;
+  compile.method = method;
+  compile.imatrix = imatrix;
+  compile.threads = threads;
+  compile.gptqDamp = gptqDamp;
+  compile.gptqActOrder = gptqActOrder;
+  if (!calibrate.empty() && !calibStats.empty()) {
+    WithColor::error(errs(), "lowbit-compile") << "--calibrate and --calib-stats exclude each other\n";
+    return 1;
+  }
   bool toArtifact = emit == Emit::Artifact || (emit.getNumOccurrences() == 0 && StringRef(outputPath).ends_with(".lbm"));
 
   if (!weightStats.empty() && emit == Emit::Mlir && !toArtifact) {
@@ -218,7 +257,13 @@ int main(int argc, char **argv) {
     progress("imported " + inputPath);
   if (emit == Emit::Mlir && !toArtifact)
     return printModule(*module);
-  if (failed(lowbit::quantizeModel(*module, compile, stats)))
+  auto calibration = lowbit::calibrateModel(*module, compile, errs());
+  if (failed(calibration))
+    return 1;
+  if (*calibration)
+    progress(compile.calibrate.empty() ? "read calibration statistics from " + compile.calibStats
+                                       : std::string("calibrated"));
+  if (failed(lowbit::quantizeModel(*module, compile, stats, *calibration)))
     return 1;
   if (!weightStats.empty() && writeWeightStats(stats) != 0)
     return 1;

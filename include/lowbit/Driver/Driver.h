@@ -9,11 +9,13 @@
 #define LOWBIT_DRIVER_DRIVER_H
 
 #include "lowbit/Import/OnnxImporter.h"
+#include "lowbit/Transforms/CalibrationData.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,29 @@ struct CompileOptions {
   /// Decode every quantized weight again and record its relative error
   /// (CompileStats::weights).
   bool measureWeightError = false;
+
+  // Calibration (docs/CALIBRATION.md). Either run the float model on tokens
+  // (`calibrate`, an .npy of token ids) or reuse a statistics file.
+  std::string calibrate;
+  int64_t calibSamples = 128; ///< windows of calibSeqLen tokens, batch 1
+  int64_t calibSeqLen = 512;
+  std::string saveCalib;  ///< write the gathered statistics here
+  std::string calibStats; ///< read statistics from here instead
+  /// "rtn" (lowbit-quantize-weights) or "gptq" (lowbit-gptq).
+  std::string method = "rtn";
+  /// With statistics: each weight's input mean x^2 is its quantizer's
+  /// importance (llama.cpp's imatrix; for gptq, the grid's).
+  bool imatrix = true;
+  /// Threads for calibration and GPTQ (0: one per core).
+  int threads = 2;
+  double gptqDamp = 0.01;
+  int64_t gptqBlockSize = 128;
+  bool gptqActOrder = true;
+  bool gptqStaticGroups = true;
+
+  /// X^T X is 8 K^2 bytes per input (~800 MB for SmolLM2): kept only when
+  /// the method reads it.
+  bool needsGram() const { return method == "gptq"; }
 };
 
 /// One quantized matmul weight, as lowbit-compile --weight-stats lists it.
@@ -61,9 +86,19 @@ struct CompileStats {
 mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context, llvm::StringRef path,
                                               const CompileOptions &options);
 
-/// Quantizes the weights of an imported module (a no-op without a format).
+/// Calibration statistics for `module` as the options ask: gathered by
+/// running the float model (with observers as extra outputs, compiled to a
+/// temporary artifact) on `calibrate`'s tokens, or read from `calibStats`;
+/// saved to `saveCalib` when given. Null (and success) when not asked for.
+mlir::FailureOr<std::shared_ptr<CalibrationData>> calibrateModel(mlir::ModuleOp module,
+                                                                 const CompileOptions &options,
+                                                                 llvm::raw_ostream &log);
+
+/// Quantizes the weights of an imported module (a no-op without a format),
+/// with `options.method` and, where given, the calibration statistics.
 mlir::LogicalResult quantizeModel(mlir::ModuleOp module, const CompileOptions &options,
-                                  CompileStats &stats);
+                                  CompileStats &stats,
+                                  std::shared_ptr<const CalibrationData> calibration = nullptr);
 
 /// Lowers a (quantized) module for the CPU, compiles it and writes the
 /// artifact to `outputPath` (through a temporary file).

@@ -1,0 +1,240 @@
+//===- Calibrate.cpp - Calibration statistics through lowbit's runtime ----===//
+//
+// lowbit-compile --calibrate: the float model, with every weight matmul's
+// input made an extra output (lowbit-insert-observers,
+// lowbit-observers-to-results), is compiled to a temporary artifact and run
+// by the runtime on windows of calibration tokens; each output's rows are
+// added to its input's CalibStats. The runtime already returns
+// dynamic-shaped outputs, so this needs no runtime hook.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/Driver/Driver.h"
+
+#include "lowbit/Transforms/Passes.h"
+#include "lowbit/runtime.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Process.h"
+
+#include <cstring>
+
+#include <chrono>
+#include <map>
+
+using namespace mlir;
+
+namespace lowbit {
+namespace {
+
+/// Token ids from a .npy file of int32 or int64 (any shape, C order), as
+/// scripts/make-eval-data.py writes them.
+FailureOr<std::vector<int64_t>> readTokens(ModuleOp module, StringRef path) {
+  auto fail = [&](const Twine &why) { return module.emitError() << "--calibrate '" << path << "': " << why; };
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file = llvm::MemoryBuffer::getFile(path);
+  if (!file)
+    return fail(file.getError().message());
+  StringRef bytes = (*file)->getBuffer();
+  if (bytes.size() < 10 || !bytes.starts_with("\x93NUMPY"))
+    return fail("not an .npy file");
+  uint8_t major = bytes[6];
+  size_t lengthBytes = major == 1 ? 2 : 4, headerLength = 0;
+  if (bytes.size() < 8 + lengthBytes)
+    return fail("truncated header");
+  for (size_t i = 0; i < lengthBytes; ++i)
+    headerLength |= size_t(uint8_t(bytes[8 + i])) << (8 * i);
+  size_t dataStart = 8 + lengthBytes + headerLength;
+  if (dataStart > bytes.size())
+    return fail("truncated header");
+  StringRef header = bytes.slice(8 + lengthBytes, dataStart);
+  if (header.contains("'fortran_order': True"))
+    return fail("Fortran order is not supported");
+  size_t width = header.contains("'<i4'") ? 4 : header.contains("'<i8'") ? 8 : 0;
+  if (!width)
+    return fail("token ids must be int32 or int64 (little-endian), header " + header.trim());
+  StringRef data = bytes.drop_front(dataStart);
+  std::vector<int64_t> tokens(data.size() / width);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    int64_t v = 0;
+    if (width == 4) {
+      int32_t t;
+      std::memcpy(&t, data.data() + 4 * i, 4);
+      v = t;
+    } else {
+      std::memcpy(&v, data.data() + 8 * i, 8);
+    }
+    tokens[i] = v;
+  }
+  return tokens;
+}
+
+/// The calibration model: the float module with the observed activations
+/// as extra outputs; fills `inputs` with one entry per observer.
+FailureOr<OwningOpRef<ModuleOp>> observedModel(ModuleOp module, const CompileOptions &options,
+                                                std::vector<ObservedInput> &inputs) {
+  OwningOpRef<ModuleOp> clone(module.clone());
+  PassManager insert(module.getContext());
+  insert.addPass(createInsertObserversPass());
+  if (failed(insert.run(*clone)))
+    return failure();
+  LogicalResult init = success();
+  clone->walk([&](ObserveOp op) {
+    ObservedInput &in = inputs.emplace_back();
+    in.name = op.getKey().str();
+    if (auto weights = op->getAttrOfType<ArrayAttr>("lowbit.weights"))
+      for (Attribute w : weights)
+        in.weights.push_back(cast<StringAttr>(w).str());
+    int64_t k = cast<ShapedType>(op.getType()).getShape().back();
+    if (Status s = quant::initCalibStats(k, options.needsGram(), in.stats); s.failed())
+      init = op.emitError() << "cannot calibrate '" << in.name << "': " << s.message();
+  });
+  PassManager results(module.getContext());
+  results.addPass(createObserversToResultsPass());
+  if (failed(init) || failed(results.run(*clone)))
+    return failure();
+  return clone;
+}
+
+/// Deletes the temporary artifact however the calibration ends.
+struct TempFile {
+  llvm::SmallString<128> path;
+  ~TempFile() {
+    if (!path.empty())
+      llvm::sys::fs::remove(path);
+  }
+};
+
+struct Model {
+  lowbit_model *model = nullptr;
+  lowbit_session *session = nullptr;
+  ~Model() {
+    if (session)
+      lowbit_session_destroy(session);
+    if (model)
+      lowbit_model_close(model);
+  }
+};
+
+/// Runs the calibration artifact on the token windows.
+LogicalResult runCalibration(ModuleOp module, const CompileOptions &options, StringRef artifact,
+                             const std::vector<int64_t> &tokens, std::vector<ObservedInput> &inputs,
+                             llvm::raw_ostream &log) {
+  auto runtimeError = [&](const Twine &what) {
+    return module.emitError() << "calibration: " << what << ": " << lowbit_last_error();
+  };
+  Model m;
+  if (lowbit_model_open(artifact.str().c_str(), &m.model) != LOWBIT_OK)
+    return runtimeError("cannot open the calibration model");
+  lowbit_session_options sessionOptions{options.threads};
+  if (lowbit_session_create(m.model, &sessionOptions, &m.session) != LOWBIT_OK)
+    return runtimeError("cannot create a session");
+  if (lowbit_model_num_inputs(m.model) != 1)
+    return module.emitError() << "calibration: the model has " << lowbit_model_num_inputs(m.model)
+                              << " inputs; calibration feeds token ids to a model with one (input_ids)";
+  lowbit_tensor_info input;
+  (void)lowbit_model_input_info(m.model, 0, &input);
+  if (input.dtype != LOWBIT_I64 && input.dtype != LOWBIT_I32)
+    return module.emitError() << "calibration: input '" << input.name << "' is not int64 or int32 token ids";
+  std::map<std::string, size_t> outputOf;
+  for (size_t i = 0; i < lowbit_model_num_outputs(m.model); ++i) {
+    lowbit_tensor_info info;
+    (void)lowbit_model_output_info(m.model, i, &info);
+    outputOf[info.name] = i;
+  }
+  int64_t samples = std::min<int64_t>(options.calibSamples, int64_t(tokens.size()) / options.calibSeqLen);
+  if (samples < 1)
+    return module.emitError() << "calibration: " << tokens.size() << " tokens are fewer than one window of "
+                              << options.calibSeqLen;
+  if (samples < options.calibSamples)
+    log << llvm::formatv("lowbit-compile: calibration: the tokens hold only {0} windows of {1}\n", samples,
+                         options.calibSeqLen);
+  std::vector<int64_t> ids64(options.calibSeqLen);
+  std::vector<int32_t> ids32(options.calibSeqLen);
+  int64_t dims[2] = {1, options.calibSeqLen};
+  auto start = std::chrono::steady_clock::now();
+  double runSeconds = 0, statSeconds = 0;
+  for (int64_t s = 0; s < samples; ++s) {
+    for (int64_t t = 0; t < options.calibSeqLen; ++t)
+      ids32[t] = int32_t(ids64[t] = tokens[s * options.calibSeqLen + t]);
+    const void *data = input.dtype == LOWBIT_I64 ? (const void *)ids64.data() : (const void *)ids32.data();
+    auto t0 = std::chrono::steady_clock::now();
+    if (lowbit_session_set_input(m.session, 0, data, dims, 2) != LOWBIT_OK || lowbit_session_run(m.session) != LOWBIT_OK)
+      return runtimeError(llvm::formatv("sample {0}", s + 1));
+    auto t1 = std::chrono::steady_clock::now();
+    for (ObservedInput &in : inputs) {
+      lowbit_tensor out;
+      if (lowbit_session_output(m.session, outputOf.at("observe:" + in.name), &out) != LOWBIT_OK)
+        return runtimeError("observer '" + in.name + "'");
+      int64_t rows = 1;
+      for (int32_t d = 0; d + 1 < out.rank; ++d)
+        rows *= out.dims[d];
+      if (out.dtype != LOWBIT_F32 || out.rank < 1 || out.dims[out.rank - 1] != in.stats.channels)
+        return module.emitError() << "calibration: observer '" << in.name << "' returned an unexpected tensor";
+      if (Status st = quant::accumulateCalibStats(in.stats, static_cast<const float *>(out.data), rows, options.threads);
+          st.failed())
+        return module.emitError() << "calibration: sample " << s + 1 << ", input of '" << in.name
+                                  << "': " << st.message();
+    }
+    auto t2 = std::chrono::steady_clock::now();
+    runSeconds += std::chrono::duration<double>(t1 - t0).count();
+    statSeconds += std::chrono::duration<double>(t2 - t1).count();
+    log << llvm::formatv("lowbit-compile: calibration sample {0}/{1}: model {2:F2} s, statistics {3:F2} s\n", s + 1,
+                         samples, std::chrono::duration<double>(t1 - t0).count(),
+                         std::chrono::duration<double>(t2 - t1).count());
+  }
+  log << llvm::formatv("lowbit-compile: calibrated {0} inputs on {1} x {2} tokens in {3:F1} s (model {4:F1} s, "
+                       "statistics {5:F1} s)\n",
+                       inputs.size(), samples, options.calibSeqLen,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), runSeconds,
+                       statSeconds);
+  return success();
+}
+
+} // namespace
+
+FailureOr<std::shared_ptr<CalibrationData>> calibrateModel(ModuleOp module, const CompileOptions &options,
+                                                           llvm::raw_ostream &log) {
+  auto data = std::make_shared<CalibrationData>();
+  if (options.calibrate.empty()) {
+    if (options.calibStats.empty()) {
+      if (options.needsGram())
+        return module.emitError() << "--method " << options.method
+                                  << " needs calibration: --calibrate TOKENS.npy or --calib-stats FILE";
+      return std::shared_ptr<CalibrationData>();
+    }
+    if (Status s = readCalibrationFile(options.calibStats, options.needsGram(), *data); s.failed())
+      return module.emitError() << "--calib-stats: " << s.message();
+    return data;
+  }
+  if (options.calibSamples < 1 || options.calibSeqLen < 1)
+    return module.emitError() << "--calib-samples and --calib-seqlen must be positive";
+  FailureOr<std::vector<int64_t>> tokens = readTokens(module, options.calibrate);
+  if (failed(tokens))
+    return failure();
+  FailureOr<OwningOpRef<ModuleOp>> observed = observedModel(module, options, data->inputs);
+  if (failed(observed))
+    return failure();
+  TempFile artifact;
+  int fd;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("lowbit-calibration", "lbm", fd, artifact.path))
+    return module.emitError() << "calibration: cannot create a temporary file: " << ec.message();
+  llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+  log << "lowbit-compile: compiling the float model with " << data->inputs.size() << " observed inputs\n";
+  CompileStats ignored;
+  CompileOptions floatOptions = options;
+  if (failed(emitCpuArtifact(**observed, floatOptions, artifact.path.str().str(), ignored, log)))
+    return failure();
+  if (failed(runCalibration(module, options, artifact.path, *tokens, data->inputs, log)))
+    return failure();
+  if (!options.saveCalib.empty()) {
+    if (Status s = writeCalibrationFile(*data, options.saveCalib, options.needsGram()); s.failed())
+      return module.emitError() << "--save-calib: " << s.message();
+    log << "lowbit-compile: wrote calibration statistics to " << options.saveCalib << "\n";
+  }
+  return data;
+}
+
+} // namespace lowbit
