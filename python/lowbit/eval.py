@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -112,18 +113,25 @@ def safe_name(label: str) -> str:
 
 
 def compile_variant(args, label: str, work: Path) -> Variant:
-    quant = "" if label == "float" else ALIASES.get(label, label)
+    # "q4_0+gptq": the format before '+', the compile flags from --compile-args.
+    base = label.split("+")[0]
+    quant = "" if base == "float" else ALIASES.get(base, base)
+    extra = shlex.split(args.compile_args.get(label, ""))
     artifact = work / f"{safe_name(label)}.lbm"
     stats = work / f"{safe_name(label)}.weights.json"
+    flags = work / f"{safe_name(label)}.args"
     compiler = Path(args.bin) / "lowbit-compile"
     fresh = (artifact.exists() and stats.exists()
-             and artifact.stat().st_mtime > max(Path(args.model).stat().st_mtime, compiler.stat().st_mtime))
+             and artifact.stat().st_mtime > max(Path(args.model).stat().st_mtime, compiler.stat().st_mtime)
+             and (flags.read_text() if flags.exists() else "") == " ".join(extra))
     if fresh and not args.recompile:
         log(f"{label}: reusing {artifact}")
     else:
         command = [str(compiler), args.model, "-o", str(artifact), "--weight-stats", str(stats)]
         if quant:
             command += ["--quant", quant]
+        command += extra
+        flags.write_text(" ".join(extra))
         log(f"{label}: compiling ({' '.join(command[1:])})")
         start = time.time()
         done = subprocess.run(command, capture_output=True, text=True)
@@ -428,7 +436,18 @@ def parse_args(argv):
     ap.add_argument("--gguf", help="decoder: the model as an F32 GGUF; also run llama.cpp on each format "
                     "that has a GGUF type")
     ap.add_argument("--bin", default=default_bin, help="folder with lowbit-compile and lowbit-quantize")
+    ap.add_argument("--compile-args", action="append", default=[], metavar="LABEL=ARGS",
+                    help="extra lowbit-compile flags for the format labelled LABEL in --formats; a label "
+                         "may add '+NAME' to a format to compare variants of it, e.g. --formats q4_0,q4_0+gptq "
+                         "--compile-args 'q4_0+gptq=--method gptq --calib-stats s.calib'")
     args = ap.parse_args(argv)
+    compile_args = {}
+    for spec in args.compile_args:
+        label, sep, flags = spec.partition("=")
+        if not sep or not label:
+            ap.error(f"--compile-args expects LABEL=ARGS, got '{spec}'")
+        compile_args[label] = flags
+    args.compile_args = compile_args
     if args.ctx < 4 or args.ctx % 2:
         ap.error("--ctx must be an even number of at least 4")
     return args
