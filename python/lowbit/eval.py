@@ -45,6 +45,8 @@ from lowbit.runtime import LowbitError, Model
 # Names the report uses for formats whose #lowbit.format spelling has spaces.
 ALIASES = {
     "int8": "int8",                       # symmetric, one scale per output channel
+    # Upper case names a llama.cpp type as llama-quantize --type does (a mix: weights whose
+    # rows do not fit the type fall back as llama.cpp does); lower case, one format.
     "int4-g128": "int4, group = 128",     # symmetric, one scale per 128 weights
     "int4-g64": "int4, group = 64",
     "int4-g32": "int4, group = 32",
@@ -182,7 +184,7 @@ def ort_matmulnbits(model: str, work: Path, block: int) -> Path:
 def gguf_variant(args, label: str, work: Path) -> Variant | None:
     """llama.cpp on the GGUF that llama-quantize's rules make for `label` (lowbit-quantize
     writes the same bytes as llama-quantize: docs/GGUF.md)."""
-    gtype = GGUF_TYPES.get(label)
+    gtype = GGUF_TYPES.get(label.lower())
     if gtype is None:
         return None
     path = Path(args.gguf) if gtype == "F32" else work / f"llama-{safe_name(label)}.gguf"
