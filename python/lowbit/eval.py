@@ -84,10 +84,13 @@ class Variant:
     peer: str = ""            # "" for lowbit; "onnxruntime", "llama.cpp"
 
     linear_elements_total: int = 0  # every MatMul/Gemm weight of the model, quantized or not
+    fixed_bits: float | None = None  # as recorded in a results file (--table)
 
     @property
     def bits_per_weight(self) -> float:
         """Over all linear weights: those the format left in float count 32 bits each."""
+        if self.fixed_bits is not None:
+            return self.fixed_bits
         w = self.weights
         quantized = w.get("linear_elements", 0) if w else 0
         total = max(self.linear_elements_total, quantized)
@@ -97,17 +100,18 @@ class Variant:
         return (stored + 32.0 * (total - quantized)) / total
 
 
-def linear_weight_elements(model: str) -> int:
-    """Elements of the constant weights that MatMul and Gemm nodes multiply by (what
-    lowbit-compile --quant may quantize), read from the ONNX file."""
+def linear_weights(model: str) -> tuple[int, int]:
+    """How many constant weights MatMul and Gemm nodes multiply by (what lowbit-compile
+    --quant may quantize), and their elements, read from the ONNX file."""
     import onnx
     graph = onnx.load(model, load_external_data=False).graph
     sizes = {t.name: int(np.prod(t.dims)) for t in graph.initializer}
-    total = 0
+    count = total = 0
     for node in graph.node:
         if node.op_type in ("MatMul", "Gemm") and len(node.input) > 1 and node.input[1] in sizes:
+            count += 1
             total += sizes[node.input[1]]
-    return total
+    return count, total
 
 
 def safe_name(label: str) -> str:
@@ -316,29 +320,57 @@ def evaluate_encoder(args, variants: list[Variant], data) -> dict:
 # Output
 # --------------------------------------------------------------------------
 
+def composition(v: Variant) -> str:
+    """The formats the linear weights got, most used first ("q4_k 120, q5_0 60")."""
+    if v.peer:
+        return v.weights.get("gguf_type", "")
+    records = v.weights.get("weights", [])
+    counts: dict[str, int] = {}
+    for w in records:
+        counts[w["format"]] = counts.get(w["format"], 0) + 1
+    total = v.weights.get("linear_weight_count")
+    parts = [f"{f} {n}" for f, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+    if total and total > len(records):
+        parts.append(f"f32 {total - len(records)}")
+    return ", ".join(parts) or "f32"
+
+
 def table(kind: str, evaluation: dict, variants: list[Variant]) -> str:
     base = evaluation["results"][variants[0].label]
     if kind == "decoder":
-        head = ("| format | bits/weight | size (MB) | PPL | ΔPPL | KLD | top-1 | tokens/s |\n"
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        head = ("| format | linear weights | bits/weight | size (MB) | PPL | ΔPPL | KLD | top-1 | tokens/s |\n"
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     else:
-        head = ("| format | bits/weight | size (MB) | cosine mean | cosine min | tokens/s |\n"
-                "| --- | ---: | ---: | ---: | ---: | ---: |")
+        head = ("| format | linear weights | bits/weight | size (MB) | cosine mean | cosine min | tokens/s |\n"
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     rows = [head]
     for v in variants:
         r = evaluation["results"][v.label]
         bits = f"{v.bits_per_weight:.3f}" if not v.peer else v.weights.get("bits", "")
         size = f"{v.size_bytes / 1e6:.1f}" if v.size_bytes else ""
+        first = f"| {v.label} | {composition(v)} | {bits} | {size} "
         if kind == "decoder":
             kld = f"{r['kld']:.5f} ± {r['kld_se']:.5f}" if "kld" in r else ""
             top1 = f"{100 * r['top1']:.2f}%" if "top1" in r else ""
             delta = f"{r['ppl'] - base['ppl']:+.4f}" if v is not variants[0] else ""
-            rows.append(f"| {v.label} | {bits} | {size} | {r['ppl']:.4f} ± {r['ppl_se']:.4f} | {delta} | {kld} "
+            rows.append(first + f"| {r['ppl']:.4f} ± {r['ppl_se']:.4f} | {delta} | {kld} "
                         f"| {top1} | {r['tokens_per_second']:.1f} |")
         else:
-            rows.append(f"| {v.label} | {bits} | {size} | {r['cosine_mean']:.7f} | {r['cosine_min']:.7f} "
+            rows.append(first + f"| {r['cosine_mean']:.7f} | {r['cosine_min']:.7f} "
                         f"| {r['tokens_per_second']:.1f} |")
     return "\n".join(rows)
+
+
+def variants_from_results(evaluation: dict) -> list[Variant]:
+    """The variants of a results file, enough to render its table and plots again."""
+    out = []
+    for label, v in evaluation["variants"].items():
+        weights = {"weights": v.get("weights", []), "linear_weight_count": v.get("linear_weight_count")}
+        if v.get("peer"):
+            weights.update(v.get("peer_info", {}))
+        out.append(Variant(label=label, quant=v.get("quant", ""), peer=v.get("peer", ""), weights=weights,
+                           size_bytes=v.get("size_bytes", 0), fixed_bits=v.get("bits_per_weight")))
+    return out
 
 
 def write_plots(report: Path, kind: str, evaluation: dict, variants: list[Variant]) -> list[str]:
@@ -419,8 +451,10 @@ def parse_args(argv):
     ap = argparse.ArgumentParser(prog="lowbit-eval", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    ap.add_argument("model", help="the float ONNX model")
-    ap.add_argument("--data", required=True, help="token ids (.npy, decoder) or sentences (.npz, encoder)")
+    ap.add_argument("model", nargs="?", help="the float ONNX model")
+    ap.add_argument("--data", help="token ids (.npy, decoder) or sentences (.npz, encoder)")
+    ap.add_argument("--from-results", metavar="JSON", help="run nothing: print the table of an earlier --json "
+                    "file again (and write --report from it)")
     ap.add_argument("--formats", default="q8_0", help="comma-separated lowbit formats or mixes "
                     f"(aliases: {', '.join(ALIASES)}); float is always evaluated as the reference")
     ap.add_argument("--windows", type=int, default=16, help="decoder: windows to score (0: all the text has)")
@@ -443,6 +477,8 @@ def parse_args(argv):
                          "may add '+NAME' to a format to compare variants of it, e.g. --formats q4_0,q4_0+gptq "
                          "--compile-args 'q4_0+gptq=--method gptq --calib-stats s.calib'")
     args = ap.parse_args(argv)
+    if not args.from_results and (not args.model or not args.data):
+        ap.error("give MODEL.onnx and --data (or --from-results)")
     compile_args = {}
     for spec in args.compile_args:
         label, sep, flags = spec.partition("=")
@@ -474,9 +510,26 @@ def load_data(path: str):
     return "decoder", tokens
 
 
+def rerender(args) -> int:
+    """--from-results: the table (and report) of a finished evaluation."""
+    try:
+        evaluation = json.loads(Path(args.from_results).read_text())
+        kind, variants = evaluation["kind"], variants_from_results(evaluation)
+    except (OSError, ValueError, KeyError) as e:
+        raise EvalError(f"--from-results {args.from_results}: not a lowbit-eval results file ({e})") from None
+    args.model, args.threads, args.batch = evaluation["model"], evaluation["threads"], evaluation.get("batch", 32)
+    text = describe(kind, evaluation, args) + "\n\n" + table(kind, evaluation, variants)
+    print(text)
+    if args.report:
+        write_report(args, Path(args.report), kind, evaluation, variants, text)
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        if args.from_results:
+            return rerender(args)
         if not Path(args.model).exists():
             raise EvalError(f"no such model: {args.model}")
         kind, data = load_data(args.data)
@@ -484,9 +537,10 @@ def main(argv=None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         labels = ["float"] + [f.strip() for f in args.formats.split(",") if f.strip() and f.strip() != "float"]
         variants = [compile_variant(args, label, work) for label in labels]
-        total = linear_weight_elements(args.model)
+        count, total = linear_weights(args.model)
         for v in variants:
             v.linear_elements_total = total
+            v.weights["linear_weight_count"] = count
         for v in variants:
             open_lowbit(v, args.threads)
         names = {i.name for i in Model(variants[0].artifact).inputs}
@@ -509,10 +563,13 @@ def main(argv=None) -> int:
             variants += [g for g in (gguf_variant(args, label, work) for label in labels) if g]
         evaluation = (evaluate_decoder(args, variants, data) if kind == "decoder"
                       else evaluate_encoder(args, variants, data))
-        evaluation.update(model=args.model, kind=kind, threads=args.threads,
+        evaluation.update(model=args.model, kind=kind, threads=args.threads, batch=args.batch,
                           variants={v.label: {"quant": v.quant, "peer": v.peer, "bits_per_weight":
                                               v.bits_per_weight if not v.peer else None,
                                               "size_bytes": v.size_bytes,
+                                              "linear_weight_count": v.weights.get("linear_weight_count"),
+                                              "peer_info": {k: x for k, x in v.weights.items()
+                                                            if v.peer and k in ("bits", "gguf_type")},
                                               "weights": v.weights.get("weights", [])} for v in variants})
         text = describe(kind, evaluation, args) + "\n\n" + table(kind, evaluation, variants)
         print(text)
