@@ -91,6 +91,7 @@ void buildCpuEntryPipeline(OpPassManager &pm) {
 void buildCpuLoweringPipeline(OpPassManager &pm) {
   // Tensors: fuse elementwise chains.
   pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createFastExpPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -110,7 +111,9 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
 
   // Loops, then the LLVM dialect. erf and friends become libm calls.
   pm.addPass(std::make_unique<StridedCopiesToLinalgPass>());
-  pm.addPass(createConvertLinalgToLoopsPass());
+  // Parallel loops, the top-level ones outlined onto the runtime's pool.
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createOutlineParallelLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass()); // emits affine.apply
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -120,6 +123,7 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   math::MathExpandOpsPassOptions expand;
   expand.opMnemonics = {"rsqrt"};
   pm.addPass(math::createMathExpandOpsPass(expand));
+  pm.addPass(createMathToInstructionsPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());

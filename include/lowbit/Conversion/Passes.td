@@ -53,12 +53,69 @@ def FloatMatmulToRuntimePass : Pass<"lowbit-float-matmul-to-runtime", "mlir::Mod
                            "::mlir::func::FuncDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def FastExpPass : Pass<"lowbit-fast-exp"> {
+  let summary = "Computes f32 math.exp inline instead of calling libm's expf";
+  let description = [{
+    Rewrites every f32 `math.exp` into MLIR's polynomial approximation (the
+    Cephes one: Cody-Waite range reduction, a degree-6 polynomial, relative
+    error below 2^-22.5 over the normal range; results below 2^-126 flush to
+    0, large inputs give +inf). libm's expf is a call per element that the
+    loop vectorizer cannot widen, and for the very negative inputs of a
+    masked softmax (exp(-3.4e38 - max)) glibc takes its slow underflow path
+    that sets errno; that was 28% of a SmolLM2 forward pass. The inline form
+    is branch-free arithmetic the loops around it can vectorize.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def MathToInstructionsPass : Pass<"lowbit-math-to-instructions", "mlir::ModuleOp"> {
+  let summary = "Lowers the math ops that are single instructions to LLVM intrinsics";
+  let description = [{
+    `math.floor`, `ceil`, `trunc`, `roundeven`, `fma`, `sqrt`, `absf` and
+    `copysign` become LLVM intrinsics (one instruction each on x86-64 with
+    SSE4.1 and FMA), so that convert-math-to-libm, which runs next for
+    erf and the like, does not turn them into calls of floorf, fmaf or
+    sqrtf: calls the loop vectorizer cannot widen. lowbit-fast-exp's
+    expansion uses floor and fma.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def OutlineParallelLoopsPass : Pass<"lowbit-outline-parallel-loops", "mlir::ModuleOp"> {
+  let summary = "Runs the entry function's parallel loops on the runtime's thread pool";
+  let description = [{
+    Each scf.parallel directly in the entry function (convert-linalg-to-
+    parallel-loops makes one per linalg op) is outlined: its body becomes a
+    private function `__lowbit_parallel_body_N(g, G, captures...)` that runs
+    chunk g of G of the iteration space (linearized row-major: the rows a
+    chunk touches, each a contiguous run of the innermost dimension), and
+    the loop becomes a call of `__lowbit_parallel_launch_N(context, work,
+    total, captures...)`, a declaration marked `lowbit.parallel_body` that
+    lowbit-resolve-runtime-calls defines: it splits `total` iterations into
+    chunks by `work` (iterations times the ops each runs) and the context's
+    workers, and runs them through the context's parallel_for, or inline.
+    Constants are rematerialized in the body; everything else it uses is
+    passed. Loops with reductions are left alone.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"", "The entry function">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
+}
+
 def ResolveRuntimeCallsPass : Pass<"lowbit-resolve-runtime-calls", "mlir::ModuleOp"> {
   let summary = "Defines the runtime's kernels as calls through the dispatch context";
   let description = [{
     On the LLVM dialect: gives each declared runtime kernel (`lowbit_rt_*`) a
     body that loads the kernel's address from the dispatch context (its first
     argument) and calls it, so compiled code links no runtime symbol.
+
+    Defines each parallel launcher (a declaration marked
+    `lowbit.parallel_body`, from lowbit-outline-parallel-loops): it stores
+    its arguments in a struct on the stack and runs the body's chunks
+    through the context's parallel_for with a thunk that unpacks them, or
+    calls the body once when one chunk is enough.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -29,6 +29,11 @@ class ResolveRuntimeCallsPass : public impl::ResolveRuntimeCallsPassBase<Resolve
 public:
   void runOnOperation() override {
     for (auto fn : llvm::make_early_inc_range(getOperation().getOps<LLVM::LLVMFuncOp>())) {
+      if (auto body = fn->getAttrOfType<StringAttr>(kParallelBodyAttr); body && fn.isExternal()) {
+        if (failed(defineLauncher(fn, body.getValue())))
+          return signalPassFailure();
+        continue;
+      }
       if (!fn.isExternal() || !fn.getName().starts_with("lowbit_rt_"))
         continue;
       std::optional<int64_t> offset = kernelOffset(fn.getName());
@@ -41,6 +46,114 @@ public:
   }
 
 private:
+  /// Chunks of work (iterations x ops per iteration) below this run on one
+  /// thread: a few microseconds, more than a parallel_for's hand-off.
+  static constexpr int64_t kGrain = 32768;
+  /// Chunks per worker: a few, so uneven chunks balance.
+  static constexpr int64_t kChunksPerWorker = 4;
+
+  /// launch(ctx, work, total, captures...):
+  ///   if total == 0: return
+  ///   G = min(max(work / grain, 1), total, workers * 4)
+  ///   G == 1: body(0, 1, captures...)
+  ///   else:   parallel_for(pool, G, thunk, &{G, captures...})
+  /// with thunk(args, g) = body(g, args->G, args->captures...).
+  LogicalResult defineLauncher(LLVM::LLVMFuncOp fn, StringRef bodyName) {
+    ModuleOp module = getOperation();
+    auto body = module.lookupSymbol<LLVM::LLVMFuncOp>(bodyName);
+    LLVM::LLVMFunctionType launchType = fn.getFunctionType();
+    if (!body || body.getFunctionType().getNumParams() + 1 != launchType.getNumParams() ||
+        launchType.getNumParams() < 3) {
+      fn.emitError() << "parallel launcher '" << fn.getName() << "' has no matching body '" << bodyName << "'";
+      return failure();
+    }
+    MLIRContext *context = &getContext();
+    Location loc = fn.getLoc();
+    Type i64 = IntegerType::get(context, 64), i32 = IntegerType::get(context, 32);
+    auto ptr = LLVM::LLVMPointerType::get(context);
+    ArrayRef<Type> captureTypes = launchType.getParams().drop_front(3);
+    SmallVector<Type> fields = {i64};
+    fields.append(captureTypes.begin(), captureTypes.end());
+    auto argsType = LLVM::LLVMStructType::getLiteral(context, fields);
+
+    // The thunk parallel_for calls.
+    OpBuilder mb(context);
+    mb.setInsertionPoint(fn);
+    auto thunk = LLVM::LLVMFuncOp::create(mb, loc, (fn.getName() + "_thunk").str(),
+                                          LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), {ptr, i64}));
+    thunk.setLinkage(LLVM::Linkage::Internal);
+    {
+      OpBuilder b(context);
+      Block *entry = thunk.addEntryBlock(b);
+      b.setInsertionPointToStart(entry);
+      Value packed = LLVM::LoadOp::create(b, loc, argsType, entry->getArgument(0));
+      SmallVector<Value> operands = {entry->getArgument(1)};
+      for (unsigned i = 0; i < fields.size(); ++i)
+        operands.push_back(LLVM::ExtractValueOp::create(b, loc, packed, ArrayRef<int64_t>{i}));
+      LLVM::CallOp::create(b, loc, body, operands);
+      LLVM::ReturnOp::create(b, loc, ValueRange{});
+    }
+
+    OpBuilder b(context);
+    Block *entry = fn.addEntryBlock(b);
+    Region &region = fn.getBody();
+    Block *run = new Block(), *inlineCall = new Block(), *pool = new Block(), *done = new Block();
+    region.push_back(run);
+    region.push_back(inlineCall);
+    region.push_back(pool);
+    region.push_back(done);
+    Value ctxInt = entry->getArgument(0), work = entry->getArgument(1), total = entry->getArgument(2);
+    auto captures = entry->getArguments().drop_front(3);
+    auto constant = [&](int64_t v) { return LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(v)); };
+
+    b.setInsertionPointToStart(entry);
+    Value zero = constant(0);
+    // In the entry block: a static slot, not a stack adjustment per call.
+    Value storage = LLVM::AllocaOp::create(b, loc, ptr, argsType, constant(1));
+    Value empty = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, total, zero);
+    LLVM::CondBrOp::create(b, loc, empty, done, run);
+
+    b.setInsertionPointToStart(run);
+    Value ctx = LLVM::IntToPtrOp::create(b, loc, ptr, ctxInt);
+    auto field = [&](int64_t offset, Type type) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptr, b.getI8Type(), ctx, ArrayRef<LLVM::GEPArg>{offset});
+      return LLVM::LoadOp::create(b, loc, type, slot).getResult();
+    };
+    Value workers = LLVM::ZExtOp::create(b, loc, i64, field(offsetof(lowbit_dispatch_context, num_workers), i32));
+    Value groups = LLVM::UDivOp::create(b, loc, work, constant(kGrain));
+    groups = LLVM::UMaxOp::create(b, loc, groups, constant(1));
+    groups = LLVM::UMinOp::create(b, loc, groups, total);
+    groups = LLVM::UMinOp::create(b, loc, groups, LLVM::MulOp::create(b, loc, workers, constant(kChunksPerWorker)));
+    Value one = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ule, groups, constant(1));
+    LLVM::CondBrOp::create(b, loc, one, inlineCall, pool);
+
+    b.setInsertionPointToStart(inlineCall);
+    SmallVector<Value> operands = {constant(0), constant(1)};
+    operands.append(captures.begin(), captures.end());
+    LLVM::CallOp::create(b, loc, body, operands);
+    LLVM::BrOp::create(b, loc, done);
+
+    b.setInsertionPointToStart(pool);
+    Value packed = LLVM::UndefOp::create(b, loc, argsType);
+    packed = LLVM::InsertValueOp::create(b, loc, packed, groups, ArrayRef<int64_t>{0});
+    for (auto [i, v] : llvm::enumerate(captures))
+      packed = LLVM::InsertValueOp::create(b, loc, packed, v, ArrayRef<int64_t>{static_cast<int64_t>(i) + 1});
+    LLVM::StoreOp::create(b, loc, packed, storage);
+    Value poolHandle = field(offsetof(lowbit_dispatch_context, pool), ptr);
+    Value parallelFor = field(offsetof(lowbit_dispatch_context, parallel_for), ptr);
+    Value thunkAddress = LLVM::AddressOfOp::create(b, loc, thunk);
+    auto parallelForType =
+        LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), {ptr, i64, ptr, ptr});
+    LLVM::CallOp::create(b, loc, parallelForType, ValueRange{parallelFor, poolHandle, groups, thunkAddress, storage});
+    LLVM::BrOp::create(b, loc, done);
+
+    b.setInsertionPointToStart(done);
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+    fn.setLinkage(LLVM::Linkage::Internal);
+    fn->removeAttr(kParallelBodyAttr);
+    return success();
+  }
+
   /// fn(ctx, args...) { return ((kernel_t *)((char *)ctx + offset))(ctx, args...); }
   void defineThroughContext(LLVM::LLVMFuncOp fn, int64_t offset) {
     OpBuilder b(fn.getContext());

@@ -25,3 +25,43 @@ llvm.func @malloc(i64) -> !llvm.ptr
 
 // expected-error @below {{no runtime kernel is called 'lowbit_rt_conv'}}
 llvm.func @lowbit_rt_conv(i64) -> i32
+
+// -----
+
+// A parallel launcher (lowbit-outline-parallel-loops) gets a body: nothing
+// to do for an empty space; the chunk count from the work (32768 per chunk),
+// the iteration count and 4 per worker (num_workers at byte 4 of the
+// context); one chunk runs the body inline, more go through parallel_for
+// (byte 16, the pool at byte 8) with a thunk that unpacks the arguments
+// from a struct on the launcher's stack.
+// CHECK-LABEL: llvm.func internal @__lowbit_parallel_launch_0_thunk
+// CHECK-SAME: (%[[ARGS:.*]]: !llvm.ptr, %[[G:.*]]: i64)
+// CHECK: %[[PACKED:.*]] = llvm.load %[[ARGS]] : !llvm.ptr -> !llvm.struct<(i64, i64, ptr, f32)>
+// CHECK: %[[GROUPS:.*]] = llvm.extractvalue %[[PACKED]][0]
+// CHECK: %[[N:.*]] = llvm.extractvalue %[[PACKED]][1]
+// CHECK: %[[P:.*]] = llvm.extractvalue %[[PACKED]][2]
+// CHECK: %[[S:.*]] = llvm.extractvalue %[[PACKED]][3]
+// CHECK: llvm.call @__lowbit_parallel_body_0(%[[G]], %[[GROUPS]], %[[N]], %[[P]], %[[S]])
+// CHECK-LABEL: llvm.func internal @__lowbit_parallel_launch_0
+// CHECK-SAME: (%[[CTX:.*]]: i64, %[[WORK:.*]]: i64, %[[TOTAL:.*]]: i64, %[[AN:.*]]: i64, %[[AP:.*]]: !llvm.ptr, %[[AS:.*]]: f32)
+// CHECK: %[[SLOT:.*]] = llvm.alloca
+// CHECK: llvm.icmp "eq" %[[TOTAL]]
+// CHECK: llvm.getelementptr %{{.*}}[4] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK: llvm.udiv %[[WORK]], %{{.*}} : i64
+// CHECK: llvm.intr.umin(%{{.*}}, %[[TOTAL]])
+// CHECK: llvm.call @__lowbit_parallel_body_0(%{{.*}}, %{{.*}}, %[[AN]], %[[AP]], %[[AS]])
+// CHECK: llvm.store %{{.*}}, %[[SLOT]]
+// CHECK: %[[POOL:.*]] = llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[PFOR:.*]] = llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[THUNK:.*]] = llvm.mlir.addressof @__lowbit_parallel_launch_0_thunk
+// CHECK: llvm.call %[[PFOR]](%[[POOL]], %{{.*}}, %[[THUNK]], %[[SLOT]])
+// CHECK-NOT: lowbit.parallel_body
+llvm.func @__lowbit_parallel_body_0(%g: i64, %groups: i64, %n: i64, %p: !llvm.ptr, %s: f32) {
+  llvm.return
+}
+llvm.func @__lowbit_parallel_launch_0(i64, i64, i64, i64, !llvm.ptr, f32) attributes {lowbit.parallel_body = "__lowbit_parallel_body_0"}
+
+// -----
+
+// expected-error @below {{parallel launcher '__lowbit_parallel_launch_1' has no matching body 'missing'}}
+llvm.func @__lowbit_parallel_launch_1(i64, i64, i64) attributes {lowbit.parallel_body = "missing"}
