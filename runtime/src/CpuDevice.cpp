@@ -17,6 +17,7 @@
 
 #include "CpuDevice.h"
 
+#include "BufferCache.h"
 #include "ThreadPool.h"
 #include "kernels/KernelError.h"
 #include "kernels/Matmul.h"
@@ -29,6 +30,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <set>
+#include <type_traits>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -144,18 +146,37 @@ Status loadFromTempFile(const ParsedArtifact &a, void *&handle, std::string &pat
   return s;
 }
 
+/// The context compiled code gets, first, with what its callbacks need
+/// behind it (a context pointer is a HostContext pointer).
+struct HostContext {
+  lowbit_dispatch_context abi;
+  BufferCache *buffers;
+};
+static_assert(std::is_standard_layout_v<HostContext>);
+
+void *allocateBuffer(const lowbit_dispatch_context *ctx, uint64_t bytes) {
+  return reinterpret_cast<const HostContext *>(ctx)->buffers->allocate(bytes);
+}
+void releaseBuffer(const lowbit_dispatch_context *ctx, void *block) {
+  reinterpret_cast<const HostContext *>(ctx)->buffers->release(block);
+}
+
 class CpuStream final : public Stream {
 public:
   explicit CpuStream(unsigned threads) : pool_(threads) {
-    context_.abi_version = LOWBIT_ABI_VERSION;
-    context_.num_workers = pool_.size();
-    context_.pool = &pool_;
-    context_.parallel_for = ThreadPool::parallelForThunk;
-    context_.matmul = kernels::matmul;
-    context_.matmul_f32 = kernels::matmulF32;
-    kernels::registerKernelErrors(&context_, &errors_);
+    lowbit_dispatch_context &c = context_.abi;
+    c.abi_version = LOWBIT_ABI_VERSION;
+    c.num_workers = pool_.size();
+    c.pool = &pool_;
+    c.parallel_for = ThreadPool::parallelForThunk;
+    c.matmul = kernels::matmul;
+    c.matmul_f32 = kernels::matmulF32;
+    c.alloc = allocateBuffer;
+    c.dealloc = releaseBuffer;
+    context_.buffers = &buffers_;
+    kernels::registerKernelErrors(&context_.abi, &errors_);
   }
-  ~CpuStream() override { kernels::unregisterKernelErrors(&context_); }
+  ~CpuStream() override { kernels::unregisterKernelErrors(&context_.abi); }
   Status copyToDevice(const DeviceBuffer &dst, uint64_t offset, const void *src, uint64_t size) override {
     if (offset > dst.size || size > dst.size - offset)
       return Status::error("copy past the end of a device buffer");
@@ -175,7 +196,7 @@ public:
     return Status::ok();
   }
   Status synchronize() override { return Status::ok(); }
-  const lowbit_dispatch_context *dispatchContext() const override { return &context_; }
+  const lowbit_dispatch_context *dispatchContext() const override { return &context_.abi; }
   std::string takeKernelError() override {
     std::string message = errors_.message();
     errors_.clear();
@@ -184,7 +205,8 @@ public:
 
 private:
   ThreadPool pool_;
-  lowbit_dispatch_context context_{};
+  BufferCache buffers_;
+  HostContext context_{};
   kernels::KernelErrors errors_;
 };
 

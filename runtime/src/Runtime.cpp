@@ -99,8 +99,14 @@ struct lowbit_session {
   bool haveOutputs = false;
 
   void releaseOutputs() {
+    // Through the stream's allocator, which keeps the large blocks it handed
+    // out for the next run (and frees any other).
+    const lowbit_dispatch_context *ctx = stream ? stream->dispatchContext() : nullptr;
     for (void *p : owned)
-      std::free(p);
+      if (ctx && ctx->dealloc)
+        ctx->dealloc(ctx, p);
+      else
+        std::free(p);
     owned.clear();
     outputs.clear();
     haveOutputs = false;

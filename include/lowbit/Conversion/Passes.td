@@ -116,7 +116,13 @@ def ResolveRuntimeCallsPass : Pass<"lowbit-resolve-runtime-calls", "mlir::Module
     its arguments in a struct on the stack and runs the body's chunks
     through the context's parallel_for with a thunk that unpacks them, or
     calls the body once when one chunk is enough.
+
+    In the entry function, malloc and free become the context's alloc and
+    dealloc (the runtime reuses large blocks across runs).
   }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"", "The entry function">,
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 

@@ -22,12 +22,19 @@ std::optional<int64_t> kernelOffset(StringRef name) {
     return offsetof(lowbit_dispatch_context, matmul);
   if (name == "lowbit_rt_matmul_f32")
     return offsetof(lowbit_dispatch_context, matmul_f32);
+  if (name == "lowbit_rt_alloc")
+    return offsetof(lowbit_dispatch_context, alloc);
+  if (name == "lowbit_rt_dealloc")
+    return offsetof(lowbit_dispatch_context, dealloc);
   return std::nullopt;
 }
 
 class ResolveRuntimeCallsPass : public impl::ResolveRuntimeCallsPassBase<ResolveRuntimeCallsPass> {
 public:
+  using Base::Base;
+
   void runOnOperation() override {
+    routeAllocations();
     for (auto fn : llvm::make_early_inc_range(getOperation().getOps<LLVM::LLVMFuncOp>())) {
       if (auto body = fn->getAttrOfType<StringAttr>(kParallelBodyAttr); body && fn.isExternal()) {
         if (failed(defineLauncher(fn, body.getValue())))
@@ -46,6 +53,45 @@ public:
   }
 
 private:
+  /// In the entry function (the context is its first argument), malloc and
+  /// free become the context's alloc and dealloc.
+  void routeAllocations() {
+    ModuleOp module = getOperation();
+    auto fn = module.lookupSymbol<LLVM::LLVMFuncOp>(entry);
+    if (!fn || fn.isExternal() || fn.getNumArguments() == 0 || !fn.getArgument(0).getType().isInteger(64))
+      return;
+    MLIRContext *context = &getContext();
+    Type i64 = IntegerType::get(context, 64);
+    auto ptr = LLVM::LLVMPointerType::get(context);
+    auto declare = [&](StringRef name, LLVM::LLVMFunctionType type) {
+      if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+        return existing;
+      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+      return LLVM::LLVMFuncOp::create(b, module.getLoc(), name, type);
+    };
+    LLVM::LLVMFuncOp alloc, dealloc;
+    Value ctx = fn.getArgument(0);
+    fn.walk([&](LLVM::CallOp call) {
+      std::optional<StringRef> callee = call.getCallee();
+      if (!callee || (*callee != "malloc" && *callee != "free") || call.getNumOperands() != 1)
+        return;
+      OpBuilder b(call);
+      LLVM::CallOp replacement;
+      if (*callee == "malloc") {
+        if (!alloc)
+          alloc = declare("lowbit_rt_alloc", LLVM::LLVMFunctionType::get(ptr, {i64, i64}));
+        replacement = LLVM::CallOp::create(b, call.getLoc(), alloc, ValueRange{ctx, call.getOperand(0)});
+      } else {
+        if (!dealloc)
+          dealloc = declare("lowbit_rt_dealloc",
+                            LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context), {i64, ptr}));
+        replacement = LLVM::CallOp::create(b, call.getLoc(), dealloc, ValueRange{ctx, call.getOperand(0)});
+      }
+      call.replaceAllUsesWith(replacement.getResults());
+      call.erase();
+    });
+  }
+
   /// Chunks of work (iterations x ops per iteration) below this run on one
   /// thread: a few microseconds, more than a parallel_for's hand-off.
   static constexpr int64_t kGrain = 32768;

@@ -76,6 +76,13 @@ struct lowbit_dispatch_context {
   /* Kernels compiled code calls (field order is part of the ABI). */
   lowbit_matmul_fn matmul;
   lowbit_matmul_f32_fn matmul_f32; /* since ABI version 2 */
+  /* Memory for compiled code's buffers, in place of malloc and free: the
+   * runtime keeps large blocks for reuse, so the buffers of a run do not
+   * fault in fresh pages every time. A block from alloc is a malloc block
+   * (it may also be released with free(), as the caller does with the
+   * outputs); dealloc takes any malloc block or null. */
+  void *(*alloc)(const lowbit_dispatch_context *ctx, uint64_t bytes);
+  void (*dealloc)(const lowbit_dispatch_context *ctx, void *block);
 };
 
 #ifdef __cplusplus

@@ -65,3 +65,31 @@ llvm.func @__lowbit_parallel_launch_0(i64, i64, i64, i64, !llvm.ptr, f32) attrib
 
 // expected-error @below {{parallel launcher '__lowbit_parallel_launch_1' has no matching body 'missing'}}
 llvm.func @__lowbit_parallel_launch_1(i64, i64, i64) attributes {lowbit.parallel_body = "missing"}
+
+// -----
+
+// In the entry function, malloc and free go through the context's alloc
+// (byte 40) and dealloc (byte 48); elsewhere they stay.
+// CHECK-LABEL: llvm.func @main
+// CHECK-SAME: (%[[CTX:.*]]: i64, %[[N:.*]]: i64)
+// CHECK: %[[P:.*]] = llvm.call @lowbit_rt_alloc(%[[CTX]], %[[N]]) : (i64, i64) -> !llvm.ptr
+// CHECK: llvm.call @lowbit_rt_dealloc(%[[CTX]], %[[P]]) : (i64, !llvm.ptr) -> ()
+// CHECK-LABEL: llvm.func @other
+// CHECK: llvm.call @malloc
+// CHECK: llvm.call @free
+// CHECK-LABEL: llvm.func internal @lowbit_rt_alloc
+// CHECK: llvm.getelementptr %{{.*}}[40]
+// CHECK-LABEL: llvm.func internal @lowbit_rt_dealloc
+// CHECK: llvm.getelementptr %{{.*}}[48]
+llvm.func @malloc(i64) -> !llvm.ptr
+llvm.func @free(!llvm.ptr)
+llvm.func @main(%ctx: i64, %n: i64) {
+  %p = llvm.call @malloc(%n) : (i64) -> !llvm.ptr
+  llvm.call @free(%p) : (!llvm.ptr) -> ()
+  llvm.return
+}
+llvm.func @other(%n: i64) {
+  %p = llvm.call @malloc(%n) : (i64) -> !llvm.ptr
+  llvm.call @free(%p) : (!llvm.ptr) -> ()
+  llvm.return
+}

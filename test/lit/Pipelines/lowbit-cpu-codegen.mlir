@@ -4,13 +4,16 @@
 // The whole CPU pipeline on a quantized matmul followed by a softmax-like
 // elementwise tail: everything ends in the LLVM dialect, the kernel call goes
 // through the dispatch context, the elementwise loop runs through a parallel
-// launcher, temporaries are freed, the result is not.
+// launcher, temporaries are freed, the result is not; buffers come from the
+// context's allocator.
 
 // CHECK-LABEL: llvm.func @main
-// CHECK: llvm.call @malloc
+// CHECK-NOT: @malloc
+// CHECK: llvm.call @lowbit_rt_alloc
 // CHECK: llvm.call @__lowbit_matmul
 // CHECK: llvm.call @__lowbit_parallel_launch_0(
-// CHECK: llvm.call @free
+// CHECK: llvm.call @lowbit_rt_dealloc
+// CHECK-NOT: @free
 // CHECK: llvm.return
 // CHECK-LABEL: llvm.func @_mlir_ciface_main
 // CHECK-LABEL: llvm.func internal @lowbit_rt_matmul
