@@ -51,7 +51,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <ostream>
 #include <random>
+
+// Readable parameter names in test output and CTest ("Avx2", not "4-byte
+// object <02-00 00-00>"); found by argument-dependent lookup.
+namespace lowbit::runtime::kernels::x86 {
+inline void PrintTo(Isa isa, std::ostream *os) {
+  *os << (isa == Isa::Avx512Vnni ? "Avx512Vnni" : isa == Isa::AvxVnni ? "AvxVnni" : "Avx2");
+}
+} // namespace lowbit::runtime::kernels::x86
 
 using namespace lowbit;
 using namespace lowbit::runtime;
