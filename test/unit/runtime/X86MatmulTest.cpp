@@ -114,8 +114,8 @@ std::vector<int64_t> rowLengths(const Format &f) {
 }
 
 /// The shapes (M, N) every kernel runs: decode (M < 8) and prefill, N not a
-/// multiple of the row tiles (3 x 4 for AVX-512, 2 x 4 for AVX2, 16- and
-/// 48-row unpack blocks).
+/// multiple of the row tiles (AVX-512 3 x 4, 256-bit 2 x 3 or 2 x 2) nor of
+/// the 48- and 32-row unpack blocks; M = 17 leaves partial activation tiles.
 const std::pair<int64_t, int64_t> kShapes[] = {{1, 37}, {2, 5}, {7, 13}, {8, 19}, {17, 50}};
 
 const char *isaName(Isa isa) {
