@@ -113,6 +113,7 @@ void buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(std::make_unique<StridedCopiesToLinalgPass>());
   // Parallel loops, the top-level ones outlined onto the runtime's pool.
   pm.addPass(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createPromoteLoopAccumulatorsPass());
   pm.addPass(createOutlineParallelLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass()); // emits affine.apply
   pm.addPass(createLowerAffinePass());

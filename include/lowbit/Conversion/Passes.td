@@ -82,6 +82,21 @@ def MathToInstructionsPass : Pass<"lowbit-math-to-instructions", "mlir::ModuleOp
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def PromoteLoopAccumulatorsPass : Pass<"lowbit-promote-loop-accumulators"> {
+  let summary = "Keeps a reduction loop's output element in a register";
+  let description = [{
+    An scf.for without results whose body loads one element of a buffer,
+    combines, and stores it back at the same loop-invariant indices (what
+    convert-linalg-to-loops makes of a reduction), with nothing else in the
+    body writing memory, carries the element in an iter_arg instead: loaded
+    before the loop, stored after it. An `addf` combiner gets `reassoc`, so
+    LLVM may vectorize the sum. Sound for loops from bufferized linalg ops,
+    where an input never aliases the output of a reduction.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def OutlineParallelLoopsPass : Pass<"lowbit-outline-parallel-loops", "mlir::ModuleOp"> {
   let summary = "Runs the entry function's parallel loops on the runtime's thread pool";
   let description = [{

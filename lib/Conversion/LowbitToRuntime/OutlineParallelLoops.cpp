@@ -146,18 +146,30 @@ private:
       map.map(v, entry->getArgument(2 + i));
     Value g = entry->getArgument(0), groups = entry->getArgument(1);
     const unsigned rank = loop.getNumLoops();
+    // Dimensions of one iteration (a reduction's kept unit dimension, say)
+    // stay out of the linearization: their index is the lower bound.
+    SmallVector<unsigned> active;
+    for (unsigned i = 0; i < rank; ++i)
+      if (!matchPattern(counts[i], m_One()))
+        active.push_back(i);
+    if (active.empty())
+      active.push_back(rank - 1);
+    SmallVector<Value> ivs(rank);
+    for (unsigned i = 0; i < rank; ++i)
+      ivs[i] = map.lookup(loop.getLowerBound()[i]);
     SmallVector<Value> n;
-    for (Value c : counts)
-      n.push_back(map.lookup(c));
+    for (unsigned i : active)
+      n.push_back(map.lookup(counts[i]));
+    const unsigned dims = active.size();
     Value total = n[0];
-    for (unsigned i = 1; i < rank; ++i)
+    for (unsigned i = 1; i < dims; ++i)
       total = arith::MulIOp::create(b, loc, total, n[i]);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0), one = arith::ConstantIndexOp::create(b, loc, 1);
     // [begin, end) = [g * total / G, (g + 1) * total / G)
     Value begin = arith::DivUIOp::create(b, loc, arith::MulIOp::create(b, loc, g, total), groups);
     Value end = arith::DivUIOp::create(
         b, loc, arith::MulIOp::create(b, loc, arith::AddIOp::create(b, loc, g, one), total), groups);
-    Value last = n[rank - 1];
+    Value last = n[dims - 1];
     Value rowBegin = arith::DivUIOp::create(b, loc, begin, last);
     Value rowEnd = arith::CeilDivUIOp::create(b, loc, end, last);
     auto rows = scf::ForOp::create(b, loc, rowBegin, rowEnd, one);
@@ -167,20 +179,21 @@ private:
     Value from = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, begin, rowStart), zero);
     Value to = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, end, rowStart), last);
     // The row's outer indices, innermost first.
-    SmallVector<Value> ivs(rank);
+    auto iv = [&](unsigned i, Value index) {
+      return arith::AddIOp::create(b, loc, map.lookup(loop.getLowerBound()[i]),
+                                   arith::MulIOp::create(b, loc, index, map.lookup(loop.getStep()[i])))
+          .getResult();
+    };
     Value rest = row;
-    for (int i = static_cast<int>(rank) - 2; i >= 0; --i) {
-      Value index = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, n[i]).getResult();
-      if (i > 0)
-        rest = arith::DivUIOp::create(b, loc, rest, n[i]);
-      ivs[i] = arith::AddIOp::create(b, loc, map.lookup(loop.getLowerBound()[i]),
-                                     arith::MulIOp::create(b, loc, index, map.lookup(loop.getStep()[i])));
+    for (int d = static_cast<int>(dims) - 2; d >= 0; --d) {
+      Value index = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, n[d]).getResult();
+      if (d > 0)
+        rest = arith::DivUIOp::create(b, loc, rest, n[d]);
+      ivs[active[d]] = iv(active[d], index);
     }
     auto inner = scf::ForOp::create(b, loc, from, to, one);
     b.setInsertionPointToStart(inner.getBody());
-    ivs[rank - 1] = arith::AddIOp::create(
-        b, loc, map.lookup(loop.getLowerBound()[rank - 1]),
-        arith::MulIOp::create(b, loc, inner.getInductionVar(), map.lookup(loop.getStep()[rank - 1])));
+    ivs[active[dims - 1]] = iv(active[dims - 1], inner.getInductionVar());
     for (unsigned i = 0; i < rank; ++i)
       map.map(loop.getInductionVars()[i], ivs[i]);
     for (Operation &op : loop.getBody()->without_terminator())

@@ -100,6 +100,31 @@ func.func @main(%ctx: i64, %x: memref<8x64xf32>, %y: memref<8xf32>, %z: memref<8
 
 // -----
 
+// A unit dimension (a reduction's kept dimension) stays out of the
+// linearization: the rows are over the first dimension, the runs over the
+// third, and the unit dimension's index is its lower bound.
+// CHECK-LABEL: func.func private @__lowbit_parallel_body_0
+// CHECK-SAME: (%{{.*}}: index, %{{.*}}: index, %[[N:.*]]: index, %[[M:.*]]: index, %{{.*}}: f32, %[[X:.*]]: memref<?x1x?xf32>)
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: arith.muli %[[N]], %[[M]]
+// CHECK: scf.for %[[ROW:.*]] =
+// CHECK: scf.for %[[COL:.*]] =
+// CHECK: memref.store %{{.*}}, %[[X]][%{{.*}}, %[[C0]], %{{.*}}]
+func.func @main(%ctx: i64, %x: memref<?x1x?xf32>, %v: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %n = memref.dim %x, %c0 : memref<?x1x?xf32>
+  %m = memref.dim %x, %c2 : memref<?x1x?xf32>
+  scf.parallel (%i, %u, %j) = (%c0, %c0, %c0) to (%n, %c1, %m) step (%c1, %c1, %c1) {
+    memref.store %v, %x[%i, %u, %j] : memref<?x1x?xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
 // expected-error @below {{lowbit-outline-parallel-loops: no entry function 'main' taking the dispatch context (an i64) first}}
 module {
   func.func @main(%x: memref<4xf32>) {
