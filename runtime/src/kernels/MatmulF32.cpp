@@ -98,30 +98,34 @@ void simplify(Problem &p) {
 // MR x NR piece; c has row stride ldc and unit column stride.
 //===----------------------------------------------------------------------===//
 
-using MicroFn = void (*)(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc, bool add);
+// Direct: A read in place, a[r * lda + k] (row-major A, no packing);
+// otherwise from a packed micro-panel, pa[k * MR + r] (lda unused).
+using MicroFn = void (*)(int64_t kc, const float *pa, int64_t lda, const float *pb, float *c, int64_t ldc, bool add);
 
-template <int MR, int NR> void microPortable(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc, bool add) {
+template <int MR, int NR, bool Direct>
+void microPortable(int64_t kc, const float *pa, int64_t lda, const float *pb, float *c, int64_t ldc, bool add) {
   float acc[MR][NR] = {};
-  for (int64_t k = 0; k < kc; ++k, pa += MR, pb += NR)
+  for (int64_t k = 0; k < kc; ++k, pa += Direct ? 1 : MR, pb += NR)
     for (int r = 0; r < MR; ++r)
       for (int j = 0; j < NR; ++j)
-        acc[r][j] += pa[r] * pb[j];
+        acc[r][j] += pa[Direct ? r * lda : r] * pb[j];
   for (int r = 0; r < MR; ++r)
     for (int j = 0; j < NR; ++j)
       c[r * ldc + j] = add ? c[r * ldc + j] + acc[r][j] : acc[r][j];
 }
 
 #ifdef LOWBIT_F32_X86
-__attribute__((target("avx2,fma"))) void microAvx2(int64_t kc, const float *pa, const float *pb, float *c, int64_t ldc,
-                                                   bool add) {
+template <bool Direct>
+__attribute__((target("avx2,fma"))) void microAvx2(int64_t kc, const float *pa, int64_t lda, const float *pb, float *c,
+                                                   int64_t ldc, bool add) {
   constexpr int MR = 6;
   __m256 acc[MR][2];
   for (int r = 0; r < MR; ++r)
     acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k, pa += MR, pb += 16) {
+  for (int64_t k = 0; k < kc; ++k, pa += Direct ? 1 : MR, pb += 16) {
     const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
     for (int r = 0; r < MR; ++r) {
-      const __m256 x = _mm256_broadcast_ss(pa + r);
+      const __m256 x = _mm256_broadcast_ss(pa + (Direct ? r * lda : r));
       acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
     }
@@ -137,16 +141,17 @@ __attribute__((target("avx2,fma"))) void microAvx2(int64_t kc, const float *pa, 
   }
 }
 
-__attribute__((target("avx512f"))) void microAvx512(int64_t kc, const float *pa, const float *pb, float *c,
-                                                    int64_t ldc, bool add) {
+template <bool Direct>
+__attribute__((target("avx512f"))) void microAvx512(int64_t kc, const float *pa, int64_t lda, const float *pb,
+                                                    float *c, int64_t ldc, bool add) {
   constexpr int MR = 12;
   __m512 acc[MR][2];
   for (int r = 0; r < MR; ++r)
     acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k, pa += MR, pb += 32) {
+  for (int64_t k = 0; k < kc; ++k, pa += Direct ? 1 : MR, pb += 32) {
     const __m512 b0 = _mm512_loadu_ps(pb), b1 = _mm512_loadu_ps(pb + 16);
     for (int r = 0; r < MR; ++r) {
-      const __m512 x = _mm512_set1_ps(pa[r]);
+      const __m512 x = _mm512_set1_ps(pa[Direct ? r * lda : r]);
       acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
     }
@@ -165,19 +170,19 @@ __attribute__((target("avx512f"))) void microAvx512(int64_t kc, const float *pa,
 
 struct Micro {
   int mr, nr;
-  MicroFn fn;
+  MicroFn fn, direct;
 };
 
 Micro microFor(F32Isa isa) {
   switch (isa) {
 #ifdef LOWBIT_F32_X86
   case F32Isa::Avx512:
-    return {12, 32, microAvx512};
+    return {12, 32, microAvx512<false>, microAvx512<true>};
   case F32Isa::Avx2:
-    return {6, 16, microAvx2};
+    return {6, 16, microAvx2<false>, microAvx2<true>};
 #endif
   default:
-    return {4, 16, microPortable<4, 16>};
+    return {4, 16, microPortable<4, 16, false>, microPortable<4, 16, true>};
   }
 }
 
@@ -185,11 +190,16 @@ Micro microFor(F32Isa isa) {
 // Tiles
 //===----------------------------------------------------------------------===//
 
+/// Work items are (batch entry, column tile, row group); each packs its
+/// B block once per K block and walks its rows mc at a time.
 struct Plan {
   Problem p;
   Micro micro;
-  int64_t mc, nc, kc;           // tile rows, columns; K block
-  int64_t mTiles, nTiles, batches;
+  int64_t kc;                // K block
+  int64_t nc, nTiles;        // columns per item
+  int64_t rows, mGroups;     // rows per item
+  int64_t mc;                // rows per packed A block
+  int64_t batches;
 };
 
 /// pa[(panel * kl + k) * MR + r] = A[m0 + panel * MR + r, k0 + k], zero past M.
@@ -212,7 +222,13 @@ void packB(const Problem &p, int nr, int64_t n0, int64_t nl, int64_t k0, int64_t
   for (int64_t j0 = 0; j0 < nl; j0 += nr) {
     const int64_t cols = std::min<int64_t>(nr, nl - j0);
     const float *base = b + (n0 + j0) * p.bn + k0 * p.bk;
-    if (p.bn == 1) {
+    if (p.bn == 1 && cols == nr) {
+      for (int64_t k = 0; k < kl; ++k, pb += nr) {
+        const float *src = base + k * p.bk;
+        for (int64_t j = 0; j < nr; ++j)
+          pb[j] = src[j];
+      }
+    } else if (p.bn == 1) {
       for (int64_t k = 0; k < kl; ++k, pb += nr) {
         std::memcpy(pb, base + k * p.bk, sizeof(float) * cols);
         std::fill(pb + cols, pb + nr, 0.f);
@@ -237,6 +253,9 @@ void packB(const Problem &p, int nr, int64_t n0, int64_t nl, int64_t k0, int64_t
   }
 }
 
+int64_t roundUpTo(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
 /// Per-thread packing buffers, 64-byte aligned, grown on demand.
 struct Scratch {
   std::vector<float> storage;
@@ -252,10 +271,10 @@ void runTile(const Plan &plan, int64_t item) {
   const Problem &p = plan.p;
   const int mr = plan.micro.mr, nr = plan.micro.nr;
   int64_t rest = item;
+  const int64_t mg = rest % plan.mGroups;
+  rest /= plan.mGroups;
   const int64_t nt = rest % plan.nTiles;
   rest /= plan.nTiles;
-  const int64_t mt = rest % plan.mTiles;
-  rest /= plan.mTiles;
   const float *a = p.a, *b = p.b;
   float *c = p.c;
   for (int j = p.rank - 1; j >= 0; --j) {
@@ -265,46 +284,60 @@ void runTile(const Plan &plan, int64_t item) {
     b += i * p.bs[j];
     c += i * p.cs[j];
   }
-  const int64_t m0 = mt * plan.mc, ml = std::min(plan.mc, p.M - m0);
+  const int64_t rowBegin = mg * plan.rows, rowEnd = std::min(p.M, rowBegin + plan.rows);
   const int64_t n0 = nt * plan.nc, nl = std::min(plan.nc, p.N - n0);
-  const int64_t mPanels = (ml + mr - 1) / mr, nPanels = (nl + nr - 1) / nr;
+  const int64_t nPanels = (nl + nr - 1) / nr;
 
   thread_local Scratch scratchA, scratchB;
   const int64_t kMax = std::min(plan.kc, p.K);
-  float *pa = scratchA.get(static_cast<size_t>(mPanels * mr * kMax));
+  float *pa = scratchA.get(static_cast<size_t>(roundUpTo(plan.mc, mr) * kMax));
   float *pb = scratchB.get(static_cast<size_t>(nPanels * nr * kMax));
   alignas(64) float tile[12 * 32];
+  // With few column panels an A element is used too few times to pay for
+  // packing it: read row-major A in place (edge panels still pack).
+  const bool direct = p.ak == 1 && nPanels <= 4;
 
   for (int64_t k0 = 0; k0 < p.K; k0 += plan.kc) {
     const int64_t kl = std::min(plan.kc, p.K - k0);
     const bool add = p.accumulate || k0 > 0;
     packB(p, nr, n0, nl, k0, kl, b, pb);
-    packA(p, mr, m0, ml, k0, kl, a, pa);
-    for (int64_t ip = 0; ip < mPanels; ++ip) {
-      const int64_t rows = std::min<int64_t>(mr, ml - ip * mr);
-      for (int64_t jp = 0; jp < nPanels; ++jp) {
-        const int64_t cols = std::min<int64_t>(nr, nl - jp * nr);
-        float *out = c + (m0 + ip * mr) * p.cm + (n0 + jp * nr) * p.cn;
-        const float *panelA = pa + ip * kl * mr, *panelB = pb + jp * kl * nr;
-        if (rows == mr && cols == nr && p.cn == 1) {
-          plan.micro.fn(kl, panelA, panelB, out, p.cm, add);
-          continue;
+    for (int64_t m0 = rowBegin; m0 < rowEnd; m0 += plan.mc) {
+      const int64_t ml = std::min(plan.mc, rowEnd - m0);
+      const int64_t mPanels = (ml + mr - 1) / mr;
+      if (!direct)
+        packA(p, mr, m0, ml, k0, kl, a, pa);
+      for (int64_t ip = 0; ip < mPanels; ++ip) {
+        const int64_t rowsHere = std::min<int64_t>(mr, ml - ip * mr);
+        MicroFn fn = plan.micro.fn;
+        const float *panelA = pa + ip * kl * mr;
+        if (direct && rowsHere == mr) {
+          fn = plan.micro.direct;
+          panelA = a + (m0 + ip * mr) * p.am + k0;
+        } else if (direct) {
+          packA(p, mr, m0 + ip * mr, rowsHere, k0, kl, a, pa);
+          panelA = pa;
         }
-        plan.micro.fn(kl, panelA, panelB, tile, nr, false);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < cols; ++j) {
-            float &y = out[r * p.cm + j * p.cn];
-            y = add ? y + tile[r * nr + j] : tile[r * nr + j];
+        for (int64_t jp = 0; jp < nPanels; ++jp) {
+          const int64_t cols = std::min<int64_t>(nr, nl - jp * nr);
+          float *out = c + (m0 + ip * mr) * p.cm + (n0 + jp * nr) * p.cn;
+          const float *panelB = pb + jp * kl * nr;
+          if (rowsHere == mr && cols == nr && p.cn == 1) {
+            fn(kl, panelA, p.am, panelB, out, p.cm, add);
+            continue;
           }
+          fn(kl, panelA, p.am, panelB, tile, nr, false);
+          for (int64_t r = 0; r < rowsHere; ++r)
+            for (int64_t j = 0; j < cols; ++j) {
+              float &y = out[r * p.cm + j * p.cn];
+              y = add ? y + tile[r * nr + j] : tile[r * nr + j];
+            }
+        }
       }
     }
   }
 }
 
 void runTileThunk(void *arg, int64_t item) { runTile(*static_cast<const Plan *>(arg), item); }
-
-int64_t roundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
-int64_t ceilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
 /// C = 0 for every batch entry (K == 0 without accumulation).
 void zero(const Problem &p) {
@@ -406,34 +439,37 @@ int32_t matmulF32With(F32Isa isa, const lowbit_dispatch_context *ctx, const floa
     return 0;
   }
 
-  Plan plan{p, microFor(isa), 0, 0, 0, 0, 0, 1};
+  Plan plan{p, microFor(isa), 0, 0, 0, 0, 0, 0, 1};
   const int mr = plan.micro.mr, nr = plan.micro.nr;
   for (int j = 0; j < p.rank; ++j)
     plan.batches *= p.batch[j];
-  // K in blocks of at most 320 (a 12 x 320 A panel and a 320 x 32 B panel
-  // fit L1 together); tiles of about 144 x 384 (their packed blocks fit L2).
-  plan.kc = p.K <= 384 ? p.K : ceilDiv(p.K, ceilDiv(p.K, 320));
-  int64_t mTiles = ceilDiv(p.M, 144), nTiles = ceilDiv(p.N, 384);
-  // Enough tiles for every worker (a few each, to balance).
+  // K in blocks of about 256 (a 12 x 256 A micro-panel stays in L1 while a
+  // 256 x 512 B block streams from L2); A blocks of up to 144 rows.
+  plan.kc = p.K <= 384 ? p.K : ceilDiv(p.K, ceilDiv(p.K, 256));
+  int64_t nTiles = ceilDiv(p.N, 512), mGroups = 1;
+  // Enough items for every worker (a few each, to balance): split the
+  // columns down to 256 (each column tile packs A again), then the rows
+  // (each row group packs B again), then the columns down to 128.
   const int64_t workers = ctx && ctx->parallel_for ? std::max<int64_t>(1, ctx->num_workers) : 1;
   const double work = double(p.M) * double(p.N) * double(p.K) * double(plan.batches);
   const bool parallel = workers > 1 && work >= 262144.0;
   if (parallel)
-    while (plan.batches * mTiles * nTiles < 4 * workers) {
-      const bool splitM = ceilDiv(p.M, mTiles) >= 2 * mr && (ceilDiv(p.M, mTiles) >= ceilDiv(p.N, nTiles) ||
-                                                               ceilDiv(p.N, nTiles) < 2 * nr);
-      if (splitM)
-        ++mTiles;
-      else if (ceilDiv(p.N, nTiles) >= 2 * nr)
+    while (plan.batches * nTiles * mGroups < 4 * workers) {
+      if (ceilDiv(p.N, nTiles + 1) >= 256)
+        ++nTiles;
+      else if (ceilDiv(p.M, mGroups + 1) >= 4 * mr)
+        ++mGroups;
+      else if (ceilDiv(p.N, nTiles + 1) >= 128)
         ++nTiles;
       else
         break;
     }
-  plan.mc = roundUp(ceilDiv(p.M, mTiles), mr);
-  plan.nc = roundUp(ceilDiv(p.N, nTiles), nr);
-  plan.mTiles = ceilDiv(p.M, plan.mc);
+  plan.nc = roundUpTo(ceilDiv(p.N, nTiles), nr);
   plan.nTiles = ceilDiv(p.N, plan.nc);
-  const int64_t items = plan.batches * plan.mTiles * plan.nTiles;
+  plan.rows = roundUpTo(ceilDiv(p.M, mGroups), mr);
+  plan.mGroups = ceilDiv(p.M, plan.rows);
+  plan.mc = std::min<int64_t>(plan.rows, 12 * mr);
+  const int64_t items = plan.batches * plan.nTiles * plan.mGroups;
   if (!parallel || items == 1) {
     for (int64_t i = 0; i < items; ++i)
       runTile(plan, i);

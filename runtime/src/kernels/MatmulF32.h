@@ -6,12 +6,14 @@
 // the like into the strides instead of copying).
 //
 // How: batch dimensions that are really more rows of M (a weight shared by
-// every token) or more columns of N are merged first. The output is cut
-// into tiles of about 96-192 rows x 256-512 columns; the tiles of every
-// batch entry are spread over the context's parallel_for, and each tile is
-// computed by one thread, GotoBLAS-style: K is taken in blocks of up to 320,
-// the tile's A and B blocks are packed into contiguous micro-panels (any
-// strides in, unit strides out, zero-padded), and a register-blocked
+// every token) or more columns of N are merged first. The work is cut into
+// items (batch entry, column tile of up to 512, row group), enough for a few
+// per worker, spread over the context's parallel_for. Each item is computed
+// by one thread, GotoBLAS-style: K in blocks of about 256; per block, the
+// item's B columns are packed once into contiguous NR-wide micro-panels (any
+// strides in, zero-padded), then A is packed 144 rows at a time into MR-row
+// micro-panels (or, with four column panels or fewer and row-major A, read
+// in place: packing would cost more than it saves) and a register-blocked
 // micro-kernel (AVX-512: 12 x 32, AVX2+FMA: 6 x 16, else portable C++
 // 4 x 16) accumulates each MR x NR piece. Every output is summed by one
 // thread in one order, so results do not depend on the thread count.
