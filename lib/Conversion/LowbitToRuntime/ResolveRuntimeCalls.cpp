@@ -101,8 +101,9 @@ private:
   /// launch(ctx, work, total, captures...):
   ///   if total == 0: return
   ///   G = min(max(work / grain, 1), total, workers * 4)
-  ///   G == 1: body(0, 1, captures...)
-  ///   else:   parallel_for(pool, G, thunk, &{G, captures...})
+  ///   args = {G, captures...} (on the stack)
+  ///   G == 1: thunk(&args, 0)
+  ///   else:   parallel_for(pool, G, thunk, &args)
   /// with thunk(args, g) = body(g, args->G, args->captures...).
   LogicalResult defineLauncher(LLVM::LLVMFuncOp fn, StringRef bodyName) {
     ModuleOp module = getOperation();
@@ -170,21 +171,21 @@ private:
     groups = LLVM::UMaxOp::create(b, loc, groups, constant(1));
     groups = LLVM::UMinOp::create(b, loc, groups, total);
     groups = LLVM::UMinOp::create(b, loc, groups, LLVM::MulOp::create(b, loc, workers, constant(kChunksPerWorker)));
-    Value one = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ule, groups, constant(1));
-    LLVM::CondBrOp::create(b, loc, one, inlineCall, pool);
-
-    b.setInsertionPointToStart(inlineCall);
-    SmallVector<Value> operands = {constant(0), constant(1)};
-    operands.append(captures.begin(), captures.end());
-    LLVM::CallOp::create(b, loc, body, operands);
-    LLVM::BrOp::create(b, loc, done);
-
-    b.setInsertionPointToStart(pool);
+    // The arguments go through the struct either way, so the body has one
+    // caller (the thunk) and is inlined once, not also into the entry.
     Value packed = LLVM::UndefOp::create(b, loc, argsType);
     packed = LLVM::InsertValueOp::create(b, loc, packed, groups, ArrayRef<int64_t>{0});
     for (auto [i, v] : llvm::enumerate(captures))
       packed = LLVM::InsertValueOp::create(b, loc, packed, v, ArrayRef<int64_t>{static_cast<int64_t>(i) + 1});
     LLVM::StoreOp::create(b, loc, packed, storage);
+    Value one = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ule, groups, constant(1));
+    LLVM::CondBrOp::create(b, loc, one, inlineCall, pool);
+
+    b.setInsertionPointToStart(inlineCall);
+    LLVM::CallOp::create(b, loc, thunk, ValueRange{storage, constant(0)});
+    LLVM::BrOp::create(b, loc, done);
+
+    b.setInsertionPointToStart(pool);
     Value poolHandle = field(offsetof(lowbit_dispatch_context, pool), ptr);
     Value parallelFor = field(offsetof(lowbit_dispatch_context, parallel_for), ptr);
     Value thunkAddress = LLVM::AddressOfOp::create(b, loc, thunk);

@@ -31,9 +31,10 @@ llvm.func @lowbit_rt_conv(i64) -> i32
 // A parallel launcher (lowbit-outline-parallel-loops) gets a body: nothing
 // to do for an empty space; the chunk count from the work (32768 per chunk),
 // the iteration count and 4 per worker (num_workers at byte 4 of the
-// context); one chunk runs the body inline, more go through parallel_for
-// (byte 16, the pool at byte 8) with a thunk that unpacks the arguments
-// from a struct on the launcher's stack.
+// context); the arguments go into a struct on the launcher's stack; one
+// chunk calls the thunk that unpacks them directly, more go through
+// parallel_for (byte 16, the pool at byte 8). The body has one caller, the
+// thunk.
 // CHECK-LABEL: llvm.func internal @__lowbit_parallel_launch_0_thunk
 // CHECK-SAME: (%[[ARGS:.*]]: !llvm.ptr, %[[G:.*]]: i64)
 // CHECK: %[[PACKED:.*]] = llvm.load %[[ARGS]] : !llvm.ptr -> !llvm.struct<(i64, i64, ptr, f32)>
@@ -49,8 +50,12 @@ llvm.func @lowbit_rt_conv(i64) -> i32
 // CHECK: llvm.getelementptr %{{.*}}[4] : (!llvm.ptr) -> !llvm.ptr, i8
 // CHECK: llvm.udiv %[[WORK]], %{{.*}} : i64
 // CHECK: llvm.intr.umin(%{{.*}}, %[[TOTAL]])
-// CHECK: llvm.call @__lowbit_parallel_body_0(%{{.*}}, %{{.*}}, %[[AN]], %[[AP]], %[[AS]])
+// CHECK: llvm.insertvalue %[[AN]]
+// CHECK: llvm.insertvalue %[[AP]]
+// CHECK: llvm.insertvalue %[[AS]]
 // CHECK: llvm.store %{{.*}}, %[[SLOT]]
+// CHECK: llvm.call @__lowbit_parallel_launch_0_thunk(%[[SLOT]], %{{.*}})
+// CHECK-NOT: @__lowbit_parallel_body_0
 // CHECK: %[[POOL:.*]] = llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
 // CHECK: %[[PFOR:.*]] = llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
 // CHECK: %[[THUNK:.*]] = llvm.mlir.addressof @__lowbit_parallel_launch_0_thunk
