@@ -91,6 +91,8 @@ void buildCpuEntryPipeline(OpPassManager &pm) {
 void buildCpuLoweringPipeline(OpPassManager &pm) {
   // Tensors: fuse elementwise chains.
   pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createDuplicateElementwiseProducersPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createFastExpPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

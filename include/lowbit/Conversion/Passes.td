@@ -53,6 +53,20 @@ def FloatMatmulToRuntimePass : Pass<"lowbit-float-matmul-to-runtime", "mlir::Mod
                            "::mlir::func::FuncDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def DuplicateElementwiseProducersPass : Pass<"lowbit-duplicate-elementwise-producers"> {
+  let summary = "Gives each consumer of a cheap elementwise op its own copy to fuse";
+  let description = [{
+    A linalg.generic with only parallel loops and at most six arithmetic
+    ops in its body (no math ops), used as an input by several linalg
+    generics that could each fuse it, is cloned once per extra user, so
+    that linalg-fuse-elementwise-ops (which fuses single-use producers only)
+    fuses every copy and the tensor is never stored: attention's scaled and
+    masked scores, read by softmax's max and exp, are recomputed in both
+    instead of written and read twice.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def FastExpPass : Pass<"lowbit-fast-exp"> {
   let summary = "Computes f32 math.exp inline instead of calling libm's expf";
   let description = [{
