@@ -209,13 +209,21 @@ static void buildCalibratedQuantizePipeline(OpPassManager &pm, const CompileOpti
     gptq.measureError = options.measureWeightError;
     pm.addPass(createGptqPass(gptq, std::move(calibration)));
   } else {
+    if (options.method == "awq") {
+      AwqPassOptions awq;
+      awq.format = options.quant;
+      awq.threads = options.threads;
+      awq.report = true;
+      pm.addPass(createAwqPass(awq, calibration));
+    }
     QuantizeWeightsPassOptions quantize;
     quantize.format = options.quant;
     quantize.include.assign(options.include.begin(), options.include.end());
     quantize.exclude.assign(options.exclude.begin(), options.exclude.end());
     quantize.report = options.verbose;
     quantize.measureError = options.measureWeightError;
-    pm.addPass(options.imatrix ? createQuantizeWeightsPass(quantize, std::move(calibration))
+    // After AWQ the inputs are x / s: their statistics no longer apply.
+    pm.addPass(options.imatrix && options.method != "awq" ? createQuantizeWeightsPass(quantize, std::move(calibration))
                                : createQuantizeWeightsPass(quantize));
   }
   pm.addPass(createCanonicalizerPass());
@@ -236,8 +244,8 @@ LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, Comp
   quantize.report = options.verbose;
   quantize.measureError = options.measureWeightError;
   bool calibrated = !options.quant.empty() && (calibration || options.method != "rtn");
-  if (options.method != "rtn" && options.method != "gptq")
-    return module.emitError() << "--method '" << options.method << "': rtn or gptq";
+  if (options.method != "rtn" && options.method != "gptq" && options.method != "awq")
+    return module.emitError() << "--method '" << options.method << "': rtn, gptq or awq";
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         if (calibrated)
           buildCalibratedQuantizePipeline(pm, options, calibration);

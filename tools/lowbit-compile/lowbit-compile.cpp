@@ -71,7 +71,7 @@ cl::opt<std::string> saveCalib("save-calib", cl::desc("Write the calibration sta
 cl::opt<std::string> calibStats("calib-stats", cl::desc("Read calibration statistics (--save-calib) from this file"),
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> method("method",
-                            cl::desc("How weights are rounded: rtn (round to nearest) or gptq (needs calibration)"),
+                            cl::desc("How weights are rounded: rtn (round to nearest), gptq or awq (both need calibration)"),
                             cl::init("rtn"), cl::cat(category));
 cl::opt<bool> imatrix("imatrix",
                       cl::desc("With calibration statistics, weight each quantizer's error by its input's mean "

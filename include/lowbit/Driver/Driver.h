@@ -42,7 +42,8 @@ struct CompileOptions {
   int64_t calibSeqLen = 512;
   std::string saveCalib;  ///< write the gathered statistics here
   std::string calibStats; ///< read statistics from here instead
-  /// "rtn" (lowbit-quantize-weights) or "gptq" (lowbit-gptq).
+  /// "rtn" (lowbit-quantize-weights), "gptq" (lowbit-gptq) or "awq"
+  /// (lowbit-awq, then lowbit-quantize-weights).
   std::string method = "rtn";
   /// With statistics: each weight's input mean x^2 is its quantizer's
   /// importance (llama.cpp's imatrix; for gptq, the grid's).
@@ -56,7 +57,7 @@ struct CompileOptions {
 
   /// X^T X is 8 K^2 bytes per input (~800 MB for SmolLM2): kept only when
   /// the method reads it.
-  bool needsGram() const { return method == "gptq"; }
+  bool needsGram() const { return method == "gptq" || method == "awq"; }
 };
 
 /// One quantized matmul weight, as lowbit-compile --weight-stats lists it.

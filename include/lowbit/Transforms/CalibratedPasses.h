@@ -23,6 +23,10 @@ std::unique_ptr<mlir::Pass> createQuantizeWeightsPass(const QuantizeWeightsPassO
 std::unique_ptr<mlir::Pass> createGptqPass(const GptqPassOptions &options,
                                            std::shared_ptr<const CalibrationData> calibration);
 
+/// lowbit-awq reading its statistics from `calibration`.
+std::unique_ptr<mlir::Pass> createAwqPass(const AwqPassOptions &options,
+                                          std::shared_ptr<const CalibrationData> calibration);
+
 } // namespace lowbit
 
 #endif // LOWBIT_TRANSFORMS_CALIBRATEDPASSES_H

@@ -119,4 +119,30 @@ def GptqPass : Pass<"lowbit-gptq", "mlir::ModuleOp"> {
   let dependentDialects = ["::lowbit::LowbitDialect", "::mlir::arith::ArithDialect"];
 }
 
+def AwqPass : Pass<"lowbit-awq", "mlir::ModuleOp"> {
+  let summary = "Activation-aware weight scaling (AWQ) from calibration statistics";
+  let description = [{
+    For every group of weight matmuls that read one activation produced by a
+    norm's gamma multiply (RMSNorm or LayerNorm scale: an elementwise
+    `x * gamma` with a constant 1-D gamma over the last axis, read by nothing
+    but those matmuls), searches AWQ's per-input-channel scale s over the
+    alpha grid with the mean |x| statistic, then the clipping
+    (lib/Quant/Awq.h, loss through X^T X), multiplies the weights' columns by
+    s (clipped) and divides gamma by s. The weights stay float: a quantize
+    pass with the same `format` follows. Groups whose input comes from
+    anything else (o_proj, down_proj) are left alone, and so are groups
+    whose weights the format (or mix) puts in different formats.
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"q4_0\"",
+           "The format the weights will be quantized to (or a llama.cpp mix)">,
+    Option<"calibStats", "calib-stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file with X^T X">,
+    Option<"clip", "clip", "bool", /*default=*/"true", "Also search the clipping">,
+    Option<"threads", "threads", "int", /*default=*/"0", "Threads (0: one per core)">,
+    Option<"report", "report", "bool", /*default=*/"false", "Print one line per group">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 #endif // LOWBIT_TRANSFORMS_PASSES_TD

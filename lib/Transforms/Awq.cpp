@@ -1,0 +1,217 @@
+//===- Awq.cpp - AWQ: scale salient input channels, fold 1/s into the norm ===//
+//
+// The adapter between the matcher and lib/Quant/Awq.h. Only inputs that a
+// norm's gamma multiply produces are scaled: there 1/s folds into gamma for
+// free. (The reference also folds into v_proj for o_proj and into up_proj for
+// down_proj; not done here.)
+//
+//===----------------------------------------------------------------------===//
+
+#include "lowbit/Transforms/CalibratedPasses.h"
+#include "lowbit/Transforms/WeightMatmul.h"
+
+#include "lowbit/Quant/Awq.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+
+namespace lowbit {
+#define GEN_PASS_DEF_AWQPASS
+#include "lowbit/Transforms/Passes.h.inc"
+} // namespace lowbit
+
+using namespace mlir;
+namespace quant = lowbit::quant;
+
+namespace lowbit {
+namespace {
+
+/// `x * gamma` with gamma a constant [K] read along the last loop: where
+/// 1/s folds. Returns the gamma operand.
+OpOperand *gammaOperand(Value activation, int64_t k) {
+  auto op = activation.getDefiningOp<linalg::GenericOp>();
+  if (!op || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != op.getNumParallelLoops() || op.getRegion().front().getOperations().size() != 2)
+    return nullptr;
+  auto mul = dyn_cast<arith::MulFOp>(op.getRegion().front().front());
+  if (!mul)
+    return nullptr;
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto constant = operand->get().getDefiningOp<arith::ConstantOp>();
+    auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    if (type && type.getRank() == 1 && type.getDimSize(0) == k && type.getElementType().isF32() &&
+        map.getNumResults() == 1 && map.getResult(0) == getAffineDimExpr(op.getNumLoops() - 1, op.getContext()))
+      return operand;
+  }
+  return nullptr;
+}
+
+std::vector<float> valuesOf(arith::ConstantOp constant) {
+  Attribute value = constant.getValue();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    ArrayRef<char> bytes = resource.getRawHandle().getBlob()->getData();
+    std::vector<float> out(bytes.size() / sizeof(float));
+    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
+    return out;
+  }
+  auto dense = cast<DenseElementsAttr>(value);
+  return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
+}
+
+class AwqPass : public impl::AwqPassBase<AwqPass> {
+public:
+  using Base::Base;
+  AwqPass(const AwqPassOptions &options, std::shared_ptr<const CalibrationData> calibration)
+      : Base(options), calibration_(std::move(calibration)) {}
+
+  void runOnOperation() override {
+    if (failed(loadCalibration()))
+      return signalPassFailure();
+    SmallVector<WeightMatmul> matches = findWeightMatmuls(getOperation());
+    FailureOr<SmallVector<std::optional<quant::Format>>> formats =
+        formatsForWeights(getOperation(), "lowbit-awq", format, matches);
+    if (failed(formats))
+      return signalPassFailure();
+    countResourceUses();
+    llvm::MapVector<Value, SmallVector<std::pair<WeightMatmul, std::optional<quant::Format>>>> groups;
+    for (auto [m, f] : llvm::zip_equal(matches, *formats))
+      groups[m.activation()].push_back({m, f});
+    int64_t index = 0;
+    for (auto &[input, group] : groups)
+      if (failed(scaleGroup(input, group, ++index, groups.size())))
+        return signalPassFailure();
+  }
+
+private:
+  LogicalResult loadCalibration() {
+    if (calibration_)
+      return success();
+    if (calibStats.empty())
+      return getOperation().emitError() << "lowbit-awq: needs calibration statistics with X^T X (calib-stats=FILE)";
+    auto data = std::make_shared<CalibrationData>();
+    if (Status status = readCalibrationFile(calibStats, /*needGram=*/true, *data); status.failed())
+      return getOperation().emitError() << "lowbit-awq: " << status.message();
+    calibration_ = std::move(data);
+    return success();
+  }
+
+  /// A weight's blob is rewritten in place (its name is how the statistics
+  /// find it), so it must not be shared with another constant.
+  void countResourceUses() {
+    getOperation().walk([&](arith::ConstantOp op) {
+      if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue()))
+        ++resourceUses_[resource.getRawHandle().getKey()];
+    });
+  }
+
+  /// Why a group is left alone ("" when it is scaled).
+  std::string skipReason(Value input, ArrayRef<std::pair<WeightMatmul, std::optional<quant::Format>>> group,
+                         OpOperand *gamma) {
+    for (auto [m, f] : group) {
+      if (!f || !group.front().second || *f != *group.front().second)
+        return "its weights do not share one format";
+      if (!quant::checkRowLength(*f, m.k).empty())
+        return "the format does not fit its rows";
+      auto resource = dyn_cast<DenseResourceElementsAttr>(m.weight.getValue());
+      if (!resource || resourceUses_[resource.getRawHandle().getKey()] != 1)
+        return "a weight is not a blob of its own";
+    }
+    if (!gamma)
+      return "its input is not a norm's gamma multiply";
+    for (Operation *user : input.getUsers())
+      if (!llvm::any_of(group, [&](auto p) { return p.first.op.getOperation() == user; }))
+        return "the norm's output has other users";
+    return "";
+  }
+
+  LogicalResult scaleGroup(Value input, ArrayRef<std::pair<WeightMatmul, std::optional<quant::Format>>> group,
+                           int64_t index, size_t count) {
+    WeightMatmul first = group.front().first;
+    std::string name = weightName(first);
+    OpOperand *gamma = gammaOperand(input, first.k);
+    if (std::string why = skipReason(input, group, gamma); !why.empty()) {
+      if (report)
+        llvm::errs() << "[" << index << "/" << count << "] " << name << ": not scaled (" << why << ")\n";
+      return success();
+    }
+    const ObservedInput *in = calibration_->forWeight(name);
+    if (!in || in->stats.channels != first.k || !in->stats.hasGram())
+      return first.op.emitError() << "lowbit-awq: no statistics with X^T X and K = " << first.k << " for weight '"
+                                  << name << "'";
+    std::vector<float> stacked;
+    int64_t rows = 0;
+    for (auto [m, f] : group) {
+      std::vector<float> w = rowsOf(m);
+      stacked.insert(stacked.end(), w.begin(), w.end());
+      rows += m.n;
+    }
+    quant::AwqOptions options;
+    options.searchClip = clip;
+    options.threads = threads;
+    options.uniform = quant::UniformOptions(); // the quantize pass's own quantizer
+    quant::AwqResult r;
+    if (Status status = quant::awqSearch(*group.front().second, stacked.data(), rows, first.k,
+                                         in->stats.absMean().data(), in->stats.gram.data(), options, r);
+        status.failed())
+      return first.op.emitError() << "lowbit-awq: '" << name << "': " << status.message();
+    int64_t row = 0;
+    for (auto [m, f] : group) {
+      writeWeight(m, ArrayRef<float>(r.weights).slice(row * m.k, m.n * m.k));
+      row += m.n;
+    }
+    foldIntoGamma(gamma, r.scales, name);
+    if (report)
+      llvm::errs() << "[" << index << "/" << count << "] " << name << " (+" << group.size() - 1
+                   << "): alpha " << llvm::format("%.2f", r.alpha) << ", loss rtn " << llvm::format("%.4g", r.lossRtn)
+                   << " -> scaled " << llvm::format("%.4g", r.lossScaled) << " -> clipped "
+                   << llvm::format("%.4g", r.lossClipped) << "\n";
+    return success();
+  }
+
+  /// Replaces the weight's blob (same name) by `rows` ([N, K]) in its layout.
+  void writeWeight(WeightMatmul m, ArrayRef<float> rows) {
+    std::vector<float> values(rows.begin(), rows.end());
+    if (!m.transposed)
+      for (int64_t kk = 0; kk < m.k; ++kk)
+        for (int64_t nn = 0; nn < m.n; ++nn)
+          values[kk * m.n + nn] = rows[nn * m.k + kk];
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float));
+    auto resource = cast<DenseResourceElementsAttr>(m.weight.getValue());
+    resource.getRawHandle().getResource()->setBlob(
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)));
+  }
+
+  /// gamma / s, as a new constant for this norm only: a blob, as the
+  /// importer makes weights (the CPU pipeline passes those to the code as
+  /// weights; an inline vector of this size crashed the compiled model).
+  void foldIntoGamma(OpOperand *gamma, ArrayRef<float> scales, StringRef weight) {
+    auto constant = gamma->get().getDefiningOp<arith::ConstantOp>();
+    std::vector<float> g = valuesOf(constant);
+    (void)quant::foldIntoNorm(g.data(), nullptr, int64_t(g.size()), scales.data());
+    OpBuilder b(gamma->getOwner());
+    auto type = cast<RankedTensorType>(constant.getType());
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(g.data()), g.size() * sizeof(float));
+    gamma->set(arith::ConstantOp::create(
+        b, constant.getLoc(),
+        DenseResourceElementsAttr::get(type, (weight + ".awq_norm").str(),
+                                       HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)))));
+  }
+
+  std::shared_ptr<const CalibrationData> calibration_;
+  llvm::DenseMap<StringRef, int> resourceUses_;
+};
+
+} // namespace
+
+std::unique_ptr<Pass> createAwqPass(const AwqPassOptions &options,
+                                    std::shared_ptr<const CalibrationData> calibration) {
+  return std::make_unique<AwqPass>(options, std::move(calibration));
+}
+
+} // namespace lowbit
