@@ -12,6 +12,7 @@
 
 #include "lowbit/Quant/Awq.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/MapVector.h"
@@ -124,8 +125,9 @@ private:
     }
     if (!gamma)
       return "its input is not a norm's gamma multiply";
+    // Shape queries do not read the values.
     for (Operation *user : input.getUsers())
-      if (!llvm::any_of(group, [&](auto p) { return p.first.op.getOperation() == user; }))
+      if (!isa<tensor::DimOp>(user) && !llvm::any_of(group, [&](auto p) { return p.first.op.getOperation() == user; }))
         return "the norm's output has other users";
     return "";
   }

@@ -10,6 +10,7 @@ against the documentation, not against its own writer.
 KIND is the activations' second moment X^T X / rows:
   identity    I (GPTQ then gives round-to-nearest's codes)
   correlated  rho^|i-j| with rho = 0.9 (neighbouring channels move together)
+  salient     I, but channel 0 is 30 times larger (AWQ's salient channel)
 The per-channel statistics follow from it: mean x^2 = the diagonal.
 """
 import argparse
@@ -27,6 +28,10 @@ def moment(kind: str, k: int) -> np.ndarray:
     if kind == "correlated":
         i = np.arange(k)
         return 0.9 ** np.abs(i[:, None] - i[None, :])
+    if kind == "salient":
+        m = np.eye(k)
+        m[0, 0] = 900.0
+        return m
     raise SystemExit(f"calib_stats.py: unknown kind '{kind}'")
 
 

@@ -2,6 +2,7 @@
 """A random weight matmul for lowbit-gptq's lit test, as MLIR on stdout.
 
     gptq_case.py N K > model.mlir   (x[?, K] * W[K, N], W ~ N(0, 1), seed 0)
+    gptq_case.py N K --norm > model.mlir   (the same after x * gamma, gamma = 1: lowbit-awq)
     gptq_case.py --check BOUND < report   (every GPTQ loss <= BOUND * RTN's)
 
 --check reads lowbit-gptq's report lines ("rtn loss A -> gptq loss B") and
@@ -15,8 +16,11 @@ import numpy as np
 MODEL = """#x = affine_map<(m, n, k) -> (m, k)>
 #w = affine_map<(m, n, k) -> (k, n)>
 #y = affine_map<(m, n, k) -> (m, n)>
-func.func @random(%x: tensor<?x{K}xf32>) -> tensor<?x{N}xf32> {{
+#v = affine_map<(m, k) -> (m, k)>
+#g = affine_map<(m, k) -> (k)>
+func.func @random(%input: tensor<?x{K}xf32>) -> tensor<?x{N}xf32> {{
   %w = arith.constant dense_resource<w> : tensor<{K}x{N}xf32>
+{NORM}
   %zero = arith.constant 0.0 : f32
   %c0 = arith.constant 0 : index
   %rows = tensor.dim %x, %c0 : tensor<?x{K}xf32>
@@ -53,12 +57,26 @@ def check(bound: float) -> int:
     return 0
 
 
+NORM = """  %gamma = arith.constant dense<1.0> : tensor<{K}xf32>
+  %c0n = arith.constant 0 : index
+  %n = tensor.dim %input, %c0n : tensor<?x{K}xf32>
+  %e = tensor.empty(%n) : tensor<?x{K}xf32>
+  %x = linalg.generic {{indexing_maps = [#v, #g, #v], iterator_types = ["parallel", "parallel"]}}
+      ins(%input, %gamma : tensor<?x{K}xf32>, tensor<{K}xf32>) outs(%e : tensor<?x{K}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  }} -> tensor<?x{K}xf32>
+"""
+
+
 def main() -> int:
     if sys.argv[1] == "--check":
         return check(float(sys.argv[2]))
     n, k = int(sys.argv[1]), int(sys.argv[2])
     w = np.random.default_rng(0).standard_normal((k, n)).astype("<f4")
-    sys.stdout.write(MODEL.format(N=n, K=k, HEX=w.tobytes().hex().upper()))
+    norm = NORM.format(K=k) if "--norm" in sys.argv else "  %x = tensor.cast %input : tensor<?x{K}xf32> to tensor<?x{K}xf32>\n".format(K=k)
+    sys.stdout.write(MODEL.format(N=n, K=k, HEX=w.tobytes().hex().upper(), NORM=norm))
     return 0
 
 
