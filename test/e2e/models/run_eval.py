@@ -16,9 +16,9 @@ Bounds, and why:
   SmolLM2's next-token distribution by KL 3.7e-3 and MiniLM's embeddings to a minimum
   cosine of 0.9988 (measured on the full sets), so a broken kernel or layout (KL of 1 and
   more, cosines far below 0.99) fails by orders of magnitude.
-- q4_k_m: KL below 0.2 nats, top-1 at least 70%, MiniLM cosine at least 0.98: loose
-  floors (the full protocol's figures are in docs/RESULTS.md) that still catch a format
-  decoding garbage.
+- q4_k_m: KL below 0.2 nats, top-1 at least 70%, MiniLM minimum cosine at least 0.95:
+  loose floors (the full protocol measures KL 0.045, top-1 85%, minimum cosine 0.974 over
+  1,000 sentences: docs/RESULTS.md) that still catch a format decoding garbage.
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def main() -> int:
     ort = mini["onnxruntime float"]
     check(ort["cosine_min"] > 0.99999, f"MiniLM float: lowbit vs ONNX Runtime min cosine "
           f"{ort['cosine_min']:.7f} > 0.99999", failures)
-    for fmt, cos_min in (("q8_0", 0.995), ("q4_k_m", 0.98)):
+    for fmt, cos_min in (("q8_0", 0.995), ("q4_k_m", 0.95)):
         r = mini[fmt]
         check(r["cosine_min"] >= cos_min, f"MiniLM {fmt}: min cosine {r['cosine_min']:.6f} >= {cos_min} "
               f"(mean {r['cosine_mean']:.6f})", failures)
