@@ -105,25 +105,12 @@ void unpackTwoBitPlanes(const uint8_t *qs, uint8_t *L) {
         L[j + 32 * p + l] = (qs[j / 4 + l] >> (2 * p)) & 3;
 }
 
-void packTwoBitPlanes(const uint8_t *L, uint8_t *qs) {
-  for (int j = 0; j < kQK; j += 128)
-    for (int l = 0; l < 32; ++l)
-      qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
-                                           (L[j + l + 96] << 6));
-}
-
 void unpackChunkNibbles(const uint8_t *qs, uint8_t *L) {
   for (int c = 0; c < 4; ++c)
     for (int l = 0; l < 32; ++l) {
       L[64 * c + l] = qs[32 * c + l] & 0xF;
       L[64 * c + 32 + l] = qs[32 * c + l] >> 4;
     }
-}
-
-void packChunkNibbles(const uint8_t *L, uint8_t *qs) {
-  for (int c = 0; c < 4; ++c)
-    for (int l = 0; l < 32; ++l)
-      qs[32 * c + l] = static_cast<uint8_t>((L[64 * c + l] & 0xF) | ((L[64 * c + 32 + l] & 0xF) << 4));
 }
 
 /// Legacy and IQ4 blocks: element j in the low nibble of byte j, j + 16 in

@@ -19,23 +19,6 @@ float sumOfSquares(const float *x, int n) {
   return sum;
 }
 
-/// Packs 2-bit codes (Q2_K's qs, Q3_K's low bits): each 32-byte half holds
-/// 128 weights as four bit planes of 32.
-void packTwoBitPlanes(const uint8_t *L, uint8_t *qs) {
-  for (int j = 0; j < kQK; j += 128)
-    for (int l = 0; l < 32; ++l)
-      qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
-                                           (L[j + l + 96] << 6));
-}
-
-/// Packs 4-bit codes of Q4_K/Q5_K: chunk c of 64 weights in qs[32c..32c+31],
-/// the first 32 in low nibbles, the next 32 in high nibbles.
-void packChunkNibbles(const uint8_t *L, uint8_t *qs) {
-  for (int j = 0; j < kQK; j += 64, qs += 32)
-    for (int l = 0; l < 32; ++l)
-      qs[l] = static_cast<uint8_t>((L[j + l] & 0xF) | ((L[j + l + 32] & 0xF) << 4));
-}
-
 // ---- Q2_K: d@80 dmin@82 scales@0 qs@16 ------------------------------------
 
 void requantizeQ2K(const float *x, uint8_t *y, uint8_t *L) {

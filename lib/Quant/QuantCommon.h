@@ -184,6 +184,23 @@ LOWBIT_DECLARE_CODEC(TQ2_0)
 /// quantize_row_iq4_nl_ref: IQ4_NL without the scale search (ntry = -1).
 void quantizeRowReference_IQ4_NL(const float *x, uint8_t *y, int64_t n);
 
+/// Packs 2-bit codes (Q2_K's qs, Q3_K's low bits): each 32-byte half holds
+/// 128 weights as four bit planes of 32.
+inline void packTwoBitPlanes(const uint8_t *L, uint8_t *qs) {
+  for (int j = 0; j < kQK; j += 128)
+    for (int l = 0; l < 32; ++l)
+      qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
+                                           (L[j + l + 96] << 6));
+}
+
+/// Packs 4-bit codes of Q4_K/Q5_K: chunk c of 64 weights in qs[32c..32c+31],
+/// the first 32 in low nibbles, the next 32 in high nibbles.
+inline void packChunkNibbles(const uint8_t *L, uint8_t *qs) {
+  for (int j = 0; j < kQK; j += 64, qs += 32)
+    for (int l = 0; l < 32; ++l)
+      qs[l] = static_cast<uint8_t>((L[j + l] & 0xF) | ((L[j + l + 32] & 0xF) << 4));
+}
+
 } // namespace lowbit::quant::detail
 
 #endif // LOWBIT_LIB_QUANT_QUANTCOMMON_H
