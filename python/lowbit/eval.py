@@ -150,9 +150,11 @@ def compile_variant(args, label: str, work: Path) -> Variant:
     return variant
 
 
-def open_lowbit(variant: Variant, threads: int) -> None:
-    session = Model(variant.artifact).session(threads)
+def open_lowbit(variant: Variant, threads: int) -> Model:
+    model = Model(variant.artifact)
+    session = model.session(threads)
     variant.run = lambda inputs: session.run(inputs)[0]
+    return model
 
 
 # --------------------------------------------------------------------------
@@ -264,11 +266,10 @@ def evaluate_decoder(args, variants: list[Variant], tokens: np.ndarray) -> dict:
             s = stats[v.label]
             s.nll.append(-lp[np.arange(target.size), target])
             if v is base:
-                reference = lp
+                reference, p, top = lp, np.exp(lp), lp.argmax(-1)
                 continue
-            p = np.exp(reference)
             s.kld.append((p * (reference - lp)).sum(axis=-1))
-            s.top1.append((lp.argmax(-1) == reference.argmax(-1)).astype(np.float64))
+            s.top1.append((lp.argmax(-1) == top).astype(np.float64))
         line = ", ".join(f"{v.label} {math.exp(np.concatenate(stats[v.label].nll).mean()):.3f}" for v in variants)
         log(f"window {w + 1}/{windows}: ppl {line}")
     results = {}
@@ -541,9 +542,8 @@ def main(argv=None) -> int:
         for v in variants:
             v.linear_elements_total = total
             v.weights["linear_weight_count"] = count
-        for v in variants:
-            open_lowbit(v, args.threads)
-        names = {i.name for i in Model(variants[0].artifact).inputs}
+        models = [open_lowbit(v, args.threads) for v in variants]
+        names = {i.name for i in models[0].inputs}
         expected = {"input_ids"} if kind == "decoder" else {"input_ids", "attention_mask", "token_type_ids"}
         if names != expected:
             raise EvalError(f"{args.model} takes inputs {sorted(names)}; --data gives {kind} inputs {sorted(expected)}")
