@@ -11,7 +11,7 @@ bench/run-matmul-bench.sh): times, on the same shapes and thread counts,
 y = x W^T with x [M, K] and W [N, K] (MatMulNBits' B is [N, K/block,
 block/2] nibbles; the float MatMul takes W^T [K, N]). Like MatmulBench, each
 case rotates over enough copies of the weights (one session each) to exceed
-the last-level cache, so decode reads come from memory. Writes one line per
+the last-level cache eightfold, so decode reads come from memory. Writes one line per
 case: op block M N K threads median_seconds.
 """
 import argparse
@@ -61,7 +61,8 @@ def float_model(N, K, rng):
 
 
 def sessions(model, nbytes, threads):
-    copies = max(2, -(-2 * llc_bytes() // nbytes) + 1)
+    # As MatmulBench: copies as large as 8x the LLC, at least 256 MiB.
+    copies = max(2, -(-max(8 * llc_bytes(), 256 << 20) // nbytes))
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
