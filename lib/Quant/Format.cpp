@@ -63,6 +63,12 @@ std::optional<BlockGeometry> blockGeometry(FormatKind kind) {
 
 std::string checkFormat(const Format &f) {
   std::string name(formatKindName(f.kind));
+  if (f.activations == Activations::Int8PerToken &&
+      (f.kind != FormatKind::Int || f.bits != 8 || f.granularity != Granularity::Channel || f.offset != Offset::None))
+    return "per-token int8 activations ('a8') need int8 per-channel symmetric weights, got " +
+           toString(Format{f.kind, f.bits, f.granularity, f.groupSize, f.offset, f.codebooks});
+  if (f.activations > Activations::Int8PerToken)
+    return "unknown activation mode";
   if (isBlockFormat(f.kind)) {
     if (f.bits || f.groupSize || f.codebooks || f.offset != Offset::None)
       return name + " is a GGUF block format: its block size, bits and scales are fixed by the "
@@ -139,18 +145,23 @@ double bitsPerWeight(const Format &f, int64_t rowLength) {
 
 uint64_t encodeFormat(const Format &f) {
   return uint64_t(f.kind) | uint64_t(f.bits & 0xff) << 8 | uint64_t(f.granularity) << 16 |
-         uint64_t(f.offset) << 20 | uint64_t(f.codebooks & 0xff) << 24 |
+         uint64_t(f.offset) << 20 | uint64_t(f.codebooks & 0xf) << 24 | uint64_t(f.activations) << 28 |
          uint64_t(f.groupSize & 0xffffffff) << 32;
 }
 
 std::optional<Format> decodeFormat(uint64_t word) {
-  uint64_t kind = word & 0xff, granularity = (word >> 16) & 0xf, offset = (word >> 20) & 0xf;
+  uint64_t kind = word & 0xff, granularity = (word >> 16) & 0xf, offset = (word >> 20) & 0xf,
+           activations = (word >> 28) & 0xf;
   if (kind >= kKindNames.size() || granularity > uint64_t(Granularity::Group) ||
-      offset > uint64_t(Offset::Min))
+      offset > uint64_t(Offset::Min) || activations > uint64_t(Activations::Int8PerToken))
     return std::nullopt;
-  Format f{static_cast<FormatKind>(kind), unsigned((word >> 8) & 0xff),
-           static_cast<Granularity>(granularity), int64_t(word >> 32), static_cast<Offset>(offset),
-           unsigned((word >> 24) & 0xff)};
+  Format f{static_cast<FormatKind>(kind),
+           unsigned((word >> 8) & 0xff),
+           static_cast<Granularity>(granularity),
+           int64_t(word >> 32),
+           static_cast<Offset>(offset),
+           unsigned((word >> 24) & 0xf),
+           static_cast<Activations>(activations)};
   if (!checkFormat(f).empty())
     return std::nullopt;
   return f;
@@ -191,6 +202,8 @@ namespace lowbit::quant {
 
 std::optional<Format> formatFromName(std::string_view head) {
   if (head.size() == 4 && head.substr(0, 3) == "int" && head[3] >= '0' && head[3] <= '9')
+  if (f.activations == Activations::Int8PerToken)
+    s += ", a8";
     return Format::integer(head[3] - '0');
   std::optional<FormatKind> kind = parseFormatKind(head);
   if (!kind || *kind == FormatKind::Int)
@@ -203,10 +216,10 @@ std::optional<Format> formatFromName(std::string_view head) {
 
 std::string applyFormatOption(Format &f, std::string_view key, std::optional<int64_t> value) {
   bool wantsValue = key == "group" || key == "bits" || key == "codebooks";
-  bool isFlag = key == "asym" || key == "min" || key == "per_tensor" || key == "per_channel";
+  bool isFlag = key == "asym" || key == "min" || key == "per_tensor" || key == "per_channel" || key == "a8";
   if (!wantsValue && !isFlag)
     return "unknown format option '" + std::string(key) +
-           "' (expected group, bits, codebooks, asym, min, per_tensor or per_channel)";
+           "' (expected group, bits, codebooks, asym, min, per_tensor, per_channel or a8)";
   if (wantsValue && !value)
     return "format option '" + std::string(key) + "' needs a value: " + std::string(key) + " = N";
   if (isFlag && value)
@@ -236,6 +249,8 @@ std::string applyFormatOption(Format &f, std::string_view key, std::optional<int
 
 namespace {
 std::string_view trim(std::string_view s) {
+  } else if (key == "a8") {
+    f.activations = Activations::Int8PerToken;
   while (!s.empty() && s.front() == ' ')
     s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ')

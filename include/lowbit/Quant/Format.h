@@ -51,6 +51,17 @@ enum class Granularity : uint8_t { Tensor, Channel, Group };
 ///   Min:       w = s * q + m                (asymmetric, float minimum)
 enum class Offset : uint8_t { None, ZeroPoint, Min };
 
+/// What the matmul does with its activations:
+///   Float:        y = x W^T in float (the weights are decoded, x is not
+///                 rounded; a kernel may still round x, see
+///                 runtime/src/kernels/x86/X86Matmul.h);
+///   Int8PerToken: W8A8 (SmoothQuant, LLM.int8()): each row of x is
+///                 rounded to int8 at run time with its own scale
+///                 max|x_row| / 127 over all of K, the products are summed
+///                 in int32 and y = acc * s_x * s_w. Only for `int8`
+///                 per-channel symmetric weights; written ", a8".
+enum class Activations : uint8_t { Float, Int8PerToken };
+
 struct Format {
   FormatKind kind = FormatKind::Int;
   /// Int: bits per code (2..8). Codebook: bits per code index (1..16).
@@ -61,6 +72,7 @@ struct Format {
   Offset offset = Offset::None;
   /// Codebook: number of additive codebooks (1..8).
   unsigned codebooks = 0;
+  Activations activations = Activations::Float;
 
   static Format blockFormat(FormatKind kind) { return Format{kind, 0, Granularity::Group, 0, Offset::None, 0}; }
   static Format integer(unsigned bits, Granularity g = Granularity::Channel, int64_t groupSize = 0,
@@ -70,7 +82,8 @@ struct Format {
 
   friend bool operator==(const Format &a, const Format &b) {
     return a.kind == b.kind && a.bits == b.bits && a.granularity == b.granularity &&
-           a.groupSize == b.groupSize && a.offset == b.offset && a.codebooks == b.codebooks;
+           a.groupSize == b.groupSize && a.offset == b.offset && a.codebooks == b.codebooks &&
+           a.activations == b.activations;
   }
   friend bool operator!=(const Format &a, const Format &b) { return !(a == b); }
 };
@@ -113,7 +126,7 @@ double bitsPerWeight(const Format &format, int64_t rowLength);
 std::optional<Format> formatFromName(std::string_view head);
 
 /// Applies one option of the text form: a flag ("asym", "min", "per_tensor",
-/// "per_channel") without a value, or "group", "bits", "codebooks" with one.
+/// "per_channel", "a8": per-token int8 activations) without a value, or "group", "bits", "codebooks" with one.
 /// Returns why the option does not apply, or an empty string.
 std::string applyFormatOption(Format &format, std::string_view key, std::optional<int64_t> value);
 
@@ -123,7 +136,8 @@ std::optional<Format> parseFormat(std::string_view text, std::string &error);
 
 /// The format as one 64-bit word, as compiled code passes it to the runtime's
 /// kernels: kind | bits << 8 | granularity << 16 | offset << 20 |
-/// codebooks << 24 | groupSize << 32.
+/// codebooks << 24 | activations << 28 | groupSize << 32 (codebooks <= 8
+/// fits its 4 bits; a Float word is the same as before activations existed).
 uint64_t encodeFormat(const Format &format);
 /// The inverse; nullopt when the word is not a valid format.
 std::optional<Format> decodeFormat(uint64_t word);

@@ -15,6 +15,7 @@
 
 #include "kernels/Matmul.h"
 #include "kernels/KernelError.h"
+#include "kernels/MatmulW8A8.h"
 #include "kernels/x86/X86Matmul.h"
 
 #include "lowbit/Quant/BlockQuant.h"
@@ -203,6 +204,9 @@ void runGroup(void *arg, int64_t group) {
 } // namespace
 
 MatmulKernel selectMatmulKernel(const Format &format) {
+  // W8A8 rounds the activations per token: its own kernels (MatmulW8A8.h).
+  if (format.activations == quant::Activations::Int8PerToken)
+    return w8a8::selectKernel(format);
   // Tuned kernels go first (each checks the CPU); the portable ones cover the
   // rest.
   if (MatmulKernel fast; x86::selectKernel(format, fast))

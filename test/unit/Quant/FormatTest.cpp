@@ -77,7 +77,7 @@ TEST(Format, RejectsBadText) {
   EXPECT_EQ(parseError("int4, asym = 1"), "format option 'asym' takes no value");
   EXPECT_EQ(parseError("int4, round"),
             "unknown format option 'round' (expected group, bits, codebooks, asym, min, "
-            "per_tensor or per_channel)");
+            "per_tensor, per_channel or a8)");
   EXPECT_EQ(parseError("q4_k, group = 32"),
             "q4_k is a GGUF block format and takes no options (got 'group')");
   EXPECT_EQ(parseError("ternary, asym"), "ternary is symmetric: it takes no 'asym' or 'min'");

@@ -21,7 +21,7 @@ func.func private @f() attributes {fmt = #lowbit.format<int1, group = 32>}
 
 // -----
 
-// expected-error @+1 {{unknown format option 'round' (expected group, bits, codebooks, asym, min, per_tensor or per_channel)}}
+// expected-error @+1 {{unknown format option 'round' (expected group, bits, codebooks, asym, min, per_tensor, per_channel or a8)}}
 func.func private @f() attributes {fmt = #lowbit.format<int4, round>}
 
 // -----
