@@ -147,20 +147,23 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
     out.lossClipped = out.lossScaled;
     return Status::ok();
   }
-  const int64_t groups = k / length;
+  // A short last group (k not a multiple of `length`) has groupEnd - start
+  // columns; its Gram block keeps the stride `length`.
+  const int64_t groups = (k + length - 1) / length;
+  auto groupEnd = [&](int64_t gi) { return std::min(k, (gi + 1) * length); };
   std::vector<float> m0(rows * groups, 0.f), bestErr(rows * groups, INFINITY), ratio(rows * groups, 1.f);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t gi = 0; gi < groups; ++gi) {
       float m = 0;
-      for (int64_t j = gi * length; j < (gi + 1) * length; ++j)
+      for (int64_t j = gi * length; j < groupEnd(gi); ++j)
         m = std::max(m, std::fabs(v[r * k + j]));
       m0[r * groups + gi] = m;
     }
   // The group's block of the Gram matrix of x / s.
-  std::vector<float> gs(groups * length * length);
+  std::vector<float> gs(groups * length * length, 0.f);
   for (int64_t gi = 0; gi < groups; ++gi)
-    for (int64_t a = 0; a < length; ++a)
-      for (int64_t b = 0; b < length; ++b) {
+    for (int64_t a = 0; a < groupEnd(gi) - gi * length; ++a)
+      for (int64_t b = 0; b < groupEnd(gi) - gi * length; ++b) {
         const int64_t i = gi * length + a, j = gi * length + b;
         gs[(gi * length + a) * length + b] =
             static_cast<float>(gram[i * k + j] / (static_cast<double>(best[i]) * best[j]));
@@ -171,7 +174,7 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t gi = 0; gi < groups; ++gi) {
         const float m = m0[r * groups + gi] * shrink;
-        for (int64_t j = gi * length; j < (gi + 1) * length; ++j)
+        for (int64_t j = gi * length; j < groupEnd(gi); ++j)
           clipped[r * k + j] = std::min(std::max(v[r * k + j], -m), m);
       }
     if (Status st = fakeQuantize(f, clipped.data(), rows, k, o, scratch.data()); st.failed())
@@ -181,12 +184,13 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
     Status st = parallelFor(rows, o.threads, [&](int64_t r0, int64_t r1) {
       std::vector<float> y((r1 - r0) * length);
       for (int64_t gi = 0; gi < groups; ++gi) {
+        const int64_t n = groupEnd(gi) - gi * length;
         std::fill(y.begin(), y.end(), 0.f);
-        detail::gemmAccumulate(r1 - r0, length, length, e.data() + r0 * k + gi * length, k,
+        detail::gemmAccumulate(r1 - r0, n, n, e.data() + r0 * k + gi * length, k,
                                gs.data() + gi * length * length, length, y.data(), length);
         for (int64_t r = r0; r < r1; ++r) {
           double err = 0;
-          for (int64_t j = 0; j < length; ++j)
+          for (int64_t j = 0; j < n; ++j)
             err += static_cast<double>(e[r * k + gi * length + j]) * y[(r - r0) * length + j];
           if (err < bestErr[r * groups + gi]) {
             bestErr[r * groups + gi] = static_cast<float>(err);
@@ -203,7 +207,7 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t gi = 0; gi < groups; ++gi) {
       const float m = m0[r * groups + gi] * ratio[r * groups + gi];
-      for (int64_t j = gi * length; j < (gi + 1) * length; ++j)
+      for (int64_t j = gi * length; j < groupEnd(gi); ++j)
         out.weights[r * k + j] = std::min(std::max(v[r * k + j], -m), m);
     }
   out.clipRatios = ratio;

@@ -22,9 +22,9 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t codeBitsPerRow(const Format &f, int64_t rowLength) {
   switch (f.kind) {
   case FormatKind::Int:
-    return rowLength * f.bits;
+    return paddedRowLength(f, rowLength) * f.bits;
   case FormatKind::Ternary:
-    return rowLength * 2;
+    return paddedRowLength(f, rowLength) * 2;
   case FormatKind::Codebook:
     return (rowLength / f.groupSize) * f.codebooks * f.bits;
   default:
@@ -113,9 +113,11 @@ std::string checkRowLength(const Format &f, int64_t rowLength) {
   if (auto geometry = blockGeometry(f.kind)) {
     unit = geometry->blockSize;
     what = std::string(formatKindName(f.kind)) + " block size";
-  } else if (f.granularity == Granularity::Group) {
+  } else if (f.kind == FormatKind::Codebook) {
+    // Int and ternary groups may end short (paddedRowLength); a code vector
+    // may not.
     unit = f.groupSize;
-    what = "group size";
+    what = "code vector length";
   }
   if (unit && rowLength % unit != 0)
     return "the reduction dimension (" + std::to_string(rowLength) + ") is not a multiple of the " +
@@ -134,7 +136,14 @@ int64_t groupsPerRow(const Format &f, int64_t rowLength) {
     return rowLength / geometry->blockSize;
   if (f.kind == FormatKind::Codebook)
     return 1; // one scale per output channel; groupSize is the code vector length
-  return f.granularity == Granularity::Group ? rowLength / f.groupSize : 1;
+  return f.granularity == Granularity::Group ? ceilDiv(rowLength, f.groupSize) : 1;
+}
+
+int64_t paddedRowLength(const Format &f, int64_t rowLength) {
+  const bool uniform = f.kind == FormatKind::Int || f.kind == FormatKind::Ternary;
+  if (!uniform || f.granularity != Granularity::Group)
+    return rowLength;
+  return ceilDiv(rowLength, f.groupSize) * f.groupSize;
 }
 
 double bitsPerWeight(const Format &f, int64_t rowLength) {

@@ -141,7 +141,7 @@ Status fitDynamic(State &st, int64_t r, int64_t column, int64_t length, const fl
   o.threads = 1;
   if (Status s = quantizeUniform(st.format, x, 1, length, o, qw, t); s.failed())
     return s;
-  const int64_t groups = length / g.runLength, g0 = column / g.runLength;
+  const int64_t groups = (length + g.runLength - 1) / g.runLength, g0 = column / g.runLength;
   for (int64_t i = 0; i < groups; ++i) {
     const size_t e = static_cast<size_t>(r * st.runsPerRow + g0 + i);
     st.out.scales[e] = t.scales[i];
@@ -178,12 +178,14 @@ Status sweepRows(State &st, const GptqHessian &h, const float *w0, int64_t r0, i
       for (int64_t i = i1; i < i2; ++i) {
         const int64_t col = order[i];
         if (dynamicLength && col % dynamicLength == 0) {
-          // Without act-order col == i, and the group lies in this block.
-          for (int64_t j = 0; j < dynamicLength; ++j)
+          // Without act-order col == i, and the group lies in this block (a
+          // short last group ends the row).
+          const int64_t length = std::min(dynamicLength, k - col);
+          for (int64_t j = 0; j < length; ++j)
             current[j] = wr[i + j] + fr[i + j] / diag[i + j];
-          if (Status s = fitDynamic(st, row, col, dynamicLength, current.data()); s.failed())
+          if (Status s = fitDynamic(st, row, col, length, current.data()); s.failed())
             return s.context("row " + std::to_string(row) + ", columns " + std::to_string(col) + ".." +
-                             std::to_string(col + dynamicLength - 1));
+                             std::to_string(col + length - 1));
         }
         const float x = wr[i] + fr[i] / diag[i];
         const GridParams &p = params[col / g.runLength];
@@ -434,7 +436,7 @@ Status gptqQuantize(const Format &f, const float *weight, int64_t rows, int64_t 
   }
   result = GptqResult();
   UniformTensor &out = result.tensor;
-  State st{f, g, rows, columns, columns / g.runLength, out, {}, {}, importance, o.uniform};
+  State st{f, g, rows, columns, (columns + g.runLength - 1) / g.runLength, out, {}, {}, importance, o.uniform};
   st.rowBytes_ = g.block ? rowBytes(g.type, columns) : 0;
   st.params.resize(rows * st.runsPerRow);
   st.codes.assign(rows * columns, 0);

@@ -306,7 +306,8 @@ Status quantizeUniform(const Format &f, const float *src, int64_t rows, int64_t 
   }
   const bool perTensor = f.granularity == Granularity::Tensor;
   const int64_t groups = perTensor ? 1 : groupsPerRow(f, rowLength);
-  const int64_t groupLength = rowLength / (perTensor ? 1 : groups);
+  // Every group but a short last one (paddedRowLength) has this length.
+  const int64_t groupLength = f.granularity == Granularity::Group ? f.groupSize : rowLength;
   const int64_t sideEntries = perTensor ? 1 : rows * groups;
   const Levels levels = levelsOf(f);
   out.scales.assign(sideEntries, 0.f);
@@ -334,12 +335,12 @@ Status quantizeUniform(const Format &f, const float *src, int64_t rows, int64_t 
     Status s = parallelFor(rows, options.threads, [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         for (int64_t g = 0; g < groups; ++g) {
-          const std::vector<Segment> group = {{src + r * rowLength + g * groupLength, groupLength, g * groupLength}};
+          const int64_t k0 = g * groupLength, length = std::min(groupLength, rowLength - k0);
+          const std::vector<Segment> group = {{src + r * rowLength + k0, length, k0}};
           GroupParams p;
           if (Status fit = fitGroup(f, group, importance, options, p); fit.failed())
             return fit.context("quantize " + toString(f) + ": row " + std::to_string(r) + ", columns " +
-                               std::to_string(g * groupLength) + ".." +
-                               std::to_string((g + 1) * groupLength - 1));
+                               std::to_string(k0) + ".." + std::to_string(k0 + length - 1));
           store(r * groups + g, p);
           encodeSegment(group[0], p, levels, codes.data() + r * rowLength + g * groupLength);
         }
@@ -361,7 +362,7 @@ Status dequantizeUniform(const Format &f, const UniformTensor &t, int64_t rows, 
     return s;
   const bool perTensor = f.granularity == Granularity::Tensor;
   const int64_t groups = perTensor ? 1 : groupsPerRow(f, rowLength);
-  const int64_t groupLength = rowLength / groups;
+  const int64_t groupLength = f.granularity == Granularity::Group ? f.groupSize : rowLength;
   const size_t sideEntries = perTensor ? 1 : rows * groups;
   const int64_t bytes = packedRowBytes(f, rowLength);
   if (t.codes.size() != static_cast<size_t>(rows * bytes) || t.scales.size() != sideEntries ||
@@ -383,7 +384,7 @@ Status dequantizeUniform(const Format &f, const UniformTensor &t, int64_t rows, 
       p.min = f.offset == Offset::Min ? t.mins[entry] : 0.f;
       float *y = dst + r * rowLength + g * groupLength;
       const uint8_t *q = codes.data() + g * groupLength;
-      for (int64_t i = 0; i < groupLength; ++i)
+      for (int64_t i = 0, n = std::min(groupLength, rowLength - g * groupLength); i < n; ++i)
         y[i] = decode(q[i], p, levels.useMin);
     }
   }

@@ -105,16 +105,28 @@ std::optional<BlockGeometry> blockGeometry(FormatKind kind);
 /// Why `format` is not a valid format, or an empty string when it is.
 std::string checkFormat(const Format &format);
 
-/// Why rows of `rowLength` weights cannot be packed in `format` (a block or
-/// group size that does not divide them), or an empty string when they can.
+/// Why rows of `rowLength` weights cannot be packed in `format` (a block size
+/// or code vector length that does not divide them), or an empty string when
+/// they can. Int and ternary groups need not divide the row: the last group
+/// is shorter (see paddedRowLength).
 /// Assumes checkFormat(format) passed.
 std::string checkRowLength(const Format &format, int64_t rowLength);
 
 /// Packed bytes of one row of `rowLength` weights. Assumes both checks passed.
 int64_t packedRowBytes(const Format &format, int64_t rowLength);
 
-/// Number of scale groups along one row (1 for per-channel and per-tensor).
+/// Number of scale groups along one row (1 for per-channel and per-tensor);
+/// a short last group counts as one.
 int64_t groupsPerRow(const Format &format, int64_t rowLength);
+
+/// The codes one packed row holds: `rowLength` rounded up to whole groups for
+/// grouped int and ternary formats, `rowLength` otherwise. A row whose last
+/// group is short (K = 576, group 128: 4 groups of 128 and one of 64) is
+/// packed as if it had whole groups, the padding codes zero, so that a kernel
+/// can run on the padded row against activations padded with zeros (the
+/// padding then adds nothing, whatever its decoded value). The last group's
+/// scale is fitted on its real weights only.
+int64_t paddedRowLength(const Format &format, int64_t rowLength);
 
 /// Bits per weight of a row, scales stored inside the blocks included (for the
 /// external-scale kinds this counts only the codes).

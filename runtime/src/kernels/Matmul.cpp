@@ -252,6 +252,17 @@ int32_t matmul(const lowbit_dispatch_context *ctx, uint64_t formatWord, const fl
     return failWith(ctx, quant::toString(*format) + " needs codebooks");
 
   const MatmulKernel kernel = selectMatmulKernel(*format);
+  // A short last group: the rows are packed padded to whole groups
+  // (quant::paddedRowLength), so every kernel runs on the padded K against
+  // activations padded with zeros, which the padding codes multiply.
+  std::vector<float> paddedX;
+  if (const int64_t padded = quant::paddedRowLength(*format, K); padded != K) {
+    paddedX.assign(static_cast<size_t>(M * padded), 0.f);
+    for (int64_t m = 0; m < M; ++m)
+      std::copy(x + m * K, x + (m + 1) * K, paddedX.begin() + m * padded);
+    x = paddedX.data();
+    K = padded;
+  }
   Job job{MatmulArgs{*format, x, static_cast<const uint8_t *>(w), scales, zeroPoints, mins, codebooks, bias, y, M,
                      N, K, quant::packedRowBytes(*format, K), quant::groupsPerRow(*format, K)},
           kernel.rows, N};

@@ -3,6 +3,7 @@
 // RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q8_0 exclude=.*" | FileCheck %s --check-prefix=EXCLUDED
 // RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q4_k" | FileCheck %s --check-prefix=UNFIT
 // RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format=q8_0 measure-error=true" | FileCheck %s --check-prefix=ERROR
+// RUN: lowbit-opt %s --split-input-file --lowbit-quantize-weights="format={int4, group = 64}" | FileCheck %s --check-prefix=RAGGED
 
 // A matmul x[?, 32] * W[32, 1] whose weights lie exactly on the q8_0 grid:
 // W[k] = q_k / 4 with q = 0, 1, ..., 30, 127, so the block's scale is
@@ -97,6 +98,37 @@ func.func @not_constant(%x: tensor<2x?x32xf32>, %w: tensor<1x32xf32>, %init: ten
   %filled = linalg.fill ins(%zero : f32) outs(%init : tensor<2x?x1xf32>) -> tensor<2x?x1xf32>
   %y = linalg.generic {indexing_maps = [#xt, #wt, #yt], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %w : tensor<2x?x32xf32>, tensor<1x32xf32>) outs(%filled : tensor<2x?x1xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x?x1xf32>
+  return %y : tensor<2x?x1xf32>
+}
+
+// -----
+
+// K = 96 at group 64 (as SmolLM2's K = 576 at group 128): one group of 64,
+// one of 32. Group 0 holds (c - 8) / 2 for c = k mod 16, so its scale is
+// 4 / 8 = 0.5 and its codes c (bytes 0x10 0x32 ... 0xFE, four times); group
+// 1 holds (c - 8) / 4 for c = 15 - i mod 16: scale 0.25, bytes 0xEF 0xCD ...
+// 0x01 twice. The row is packed as 128 codes (64 bytes): the last 16 bytes
+// are the zero padding codes.
+// Q8-LABEL: func.func @short_last_group
+// RAGGED-LABEL: func.func @short_last_group
+// RAGGED: lowbit.constant {{.*}} : tensor<64xi8> -> !lowbit.packed<1x96, int4, group = 64>
+// RAGGED: %[[S:.*]] = arith.constant dense<{{\[\[}}5.000000e-01, 2.500000e-01]]> : tensor<1x2xf32>
+// RAGGED: lowbit.matmul %{{.*}}, %{{.*}} scales(%[[S]] : tensor<1x2xf32>) : tensor<2x?x96xf32>, !lowbit.packed<1x96, int4, group = 64> -> tensor<2x?x1xf32>
+// RAGGED: "0x400000001032547698BADCFE1032547698BADCFE1032547698BADCFE1032547698BADCFEEFCDAB8967452301EFCDAB896745230100000000000000000000000000000000"
+#xr = affine_map<(b, m, n, k) -> (b, m, k)>
+#wr = affine_map<(b, m, n, k) -> (n, k)>
+#yr = affine_map<(b, m, n, k) -> (b, m, n)>
+func.func @short_last_group(%x: tensor<2x?x96xf32>, %init: tensor<2x?x1xf32>) -> tensor<2x?x1xf32> {
+  %w = arith.constant dense<[[-4.0, -3.5, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, -4.0, -3.5, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, -4.0, -3.5, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, -4.0, -3.5, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 1.75, 1.5, 1.25, 1.0, 0.75, 0.5, 0.25, 0.0, -0.25, -0.5, -0.75, -1.0, -1.25, -1.5, -1.75, -2.0, 1.75, 1.5, 1.25, 1.0, 0.75, 0.5, 0.25, 0.0, -0.25, -0.5, -0.75, -1.0, -1.25, -1.5, -1.75, -2.0]]> : tensor<1x96xf32>
+  %zero = arith.constant 0.0 : f32
+  %filled = linalg.fill ins(%zero : f32) outs(%init : tensor<2x?x1xf32>) -> tensor<2x?x1xf32>
+  %y = linalg.generic {indexing_maps = [#xr, #wr, #yr], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x?x96xf32>, tensor<1x96xf32>) outs(%filled : tensor<2x?x1xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32

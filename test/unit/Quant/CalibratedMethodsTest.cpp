@@ -158,6 +158,37 @@ TEST(Awq, ScalesUpAPlantedSalientChannel) {
   }
 }
 
+TEST(Awq, ShortLastGroupIsScaledAndClippedOnItsOwnColumns) {
+  // K = 96 at group 64: the salient channel sits in the short group of 32.
+  const int64_t n = 48, k = 96, tokens = 512, salient = 80;
+  std::vector<float> x = gaussian(tokens * k, 14);
+  for (int64_t t = 0; t < tokens; ++t)
+    x[t * k + salient] *= 30.f;
+  const CalibStats stats = statsOf(x, k);
+  const std::vector<float> w = gaussian(n * k, 15, 0.05f);
+  const std::vector<float> absMean = stats.absMean();
+  AwqResult r;
+  Status s = awqSearch(parse("int4, group = 64, asym"), w.data(), n, k, absMean.data(), stats.gram.data(),
+                       AwqOptions(), r);
+  ASSERT_TRUE(s.isOk()) << s.message();
+  EXPECT_GT(r.alpha, 0.f);
+  EXPECT_LT(r.lossScaled, 0.7 * r.lossRtn);
+  EXPECT_EQ(*std::max_element(r.scales.begin(), r.scales.end()), r.scales[salient]);
+  EXPECT_EQ(r.clipGroupLength, 64);
+  ASSERT_EQ(r.clipRatios.size(), static_cast<size_t>(n * 2)); // two groups per row
+  EXPECT_LE(r.lossClipped, 1.02 * r.lossScaled);
+  // Each group is clipped at its own ratio of its own max |w s|.
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t g = 0; g < 2; ++g) {
+      float m = 0, clippedMax = 0;
+      for (int64_t j = g * 64; j < std::min(k, (g + 1) * 64); ++j) {
+        m = std::max(m, std::fabs(w[row * k + j] * r.scales[j]));
+        clippedMax = std::max(clippedMax, std::fabs(r.weights[row * k + j]));
+      }
+      EXPECT_FLOAT_EQ(clippedMax, m * r.clipRatios[row * 2 + g]) << "row " << row << " group " << g;
+    }
+}
+
 TEST(Awq, UniformActivationsGiveUnitScales) {
   const int64_t n = 8, k = 64;
   const std::vector<float> absMean(k, 0.8f);
@@ -182,7 +213,7 @@ TEST(Awq, RejectsBadInput) {
   std::vector<float> absMean(k, 1.f);
   std::vector<double> gram(k * k, 0.0);
   AwqResult r;
-  EXPECT_TRUE(awqSearch(parse("int4, group = 48"), w.data(), n, k, absMean.data(), gram.data(), {}, r).failed());
+  EXPECT_TRUE(awqSearch(parse("q4_k"), w.data(), n, k, absMean.data(), gram.data(), {}, r).failed()); // 64 % 256
   EXPECT_TRUE(awqSearch(parse("codebook, codebooks = 1, bits = 8, group = 8"), w.data(), n, k, absMean.data(),
                         gram.data(), {}, r)
                   .failed());

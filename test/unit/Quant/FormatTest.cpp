@@ -112,10 +112,35 @@ TEST(Format, EncodesAsOneWord) {
 TEST(Format, RowLengthMustFitBlocks) {
   EXPECT_EQ(checkRowLength(parse("q4_0"), 100),
             "the reduction dimension (100) is not a multiple of the q4_0 block size (32)");
-  EXPECT_EQ(checkRowLength(parse("int4, group = 64"), 96),
-            "the reduction dimension (96) is not a multiple of the group size (64)");
+  EXPECT_EQ(checkRowLength(parse("codebook, codebooks = 1, bits = 8, group = 8"), 4),
+            "the reduction dimension (4) is not a multiple of the code vector length (8)");
   EXPECT_EQ(checkRowLength(parse("q6_k"), 512), "");
   EXPECT_EQ(checkRowLength(parse("int4"), 7), "");
+}
+
+TEST(Format, IntAndTernaryGroupsMayEndShort) {
+  // SmolLM2's K = 576 at group 128: four groups of 128 and one of 64, packed
+  // as 640 codes (the padding codes zero).
+  const Format g128 = parse("int4, group = 128");
+  EXPECT_EQ(checkRowLength(g128, 576), "");
+  EXPECT_EQ(groupsPerRow(g128, 576), 5);
+  EXPECT_EQ(paddedRowLength(g128, 576), 640);
+  EXPECT_EQ(packedRowBytes(g128, 576), 320);
+  EXPECT_DOUBLE_EQ(bitsPerWeight(g128, 576), 640.0 * 4 / 576);
+  // Groups not byte-aligned: 3 x 24 codes of 3 bits = 27 bytes for K = 50.
+  const Format int3 = parse("int3, group = 24, asym");
+  EXPECT_EQ(checkRowLength(int3, 50), "");
+  EXPECT_EQ(groupsPerRow(int3, 50), 3);
+  EXPECT_EQ(paddedRowLength(int3, 50), 72);
+  EXPECT_EQ(packedRowBytes(int3, 50), 27);
+  EXPECT_EQ(paddedRowLength(parse("ternary, group = 32"), 40), 64);
+  // A multiple of the group, per-channel rows and block formats are as before.
+  EXPECT_EQ(paddedRowLength(g128, 512), 512);
+  EXPECT_EQ(packedRowBytes(g128, 512), 256);
+  EXPECT_EQ(paddedRowLength(parse("int4"), 7), 7);
+  EXPECT_EQ(packedRowBytes(parse("int4"), 7), 4);
+  EXPECT_EQ(paddedRowLength(parse("q4_0"), 64), 64);
+  EXPECT_EQ(packedRowBytes(parse("q4_0"), 64), 36);
 }
 
 } // namespace

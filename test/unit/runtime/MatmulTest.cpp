@@ -24,6 +24,7 @@
 #include "kernels/KernelError.h"
 #include "PackedWeights.h"
 #include "kernels/Matmul.h"
+#include "kernels/x86/X86Matmul.h"
 
 #include "lowbit/Quant/BlockQuant.h"
 #include "lowbit/Quant/Format.h"
@@ -151,6 +152,40 @@ TEST_F(MatmulTest, ManyActivationRows) {
   std::mt19937 rng(5);
   checkFormat(Format::blockFormat(FormatKind::Q4_K), 300, 9, 512, ctx(), rng);
   checkFormat(Format::integer(3, Granularity::Group, 64, Offset::ZeroPoint), 300, 9, 512, ctx(), rng);
+}
+
+TEST_F(MatmulTest, ShortLastGroupMatchesTheReference) {
+  // K not a multiple of the group (SmolLM2's 576 at group 128): the rows are
+  // packed padded to whole groups and every kernel family runs on the padded
+  // K against zero-padded activations (Matmul.cpp), so each is checked, with
+  // M = 1 (decode), 3 and 9 (prefill tiles).
+  struct Case {
+    Format format;
+    int64_t K;
+  };
+  const Case cases[] = {
+      {Format::integer(4, Granularity::Group, 128), 576},
+      {Format::integer(4, Granularity::Group, 128, Offset::ZeroPoint), 576},
+      {Format::integer(4, Granularity::Group, 128, Offset::Min), 576},
+      {Format::integer(4, Granularity::Group, 64), 96},
+      {Format::integer(8, Granularity::Group, 64, Offset::ZeroPoint), 96},
+      {Format::integer(2, Granularity::Group, 32, Offset::Min), 40},
+      {Format::integer(3, Granularity::Group, 24, Offset::ZeroPoint), 50}, // groups not byte-aligned
+      {Format{FormatKind::Ternary, 0, Granularity::Group, 32, Offset::None, 0}, 80},
+  };
+  const kernels::x86::KernelChoice saved = kernels::x86::kernelChoice();
+  for (kernels::x86::KernelChoice choice :
+       {kernels::x86::KernelChoice::Best, kernels::x86::KernelChoice::Avx512Vnni, kernels::x86::KernelChoice::AvxVnni,
+        kernels::x86::KernelChoice::Avx2, kernels::x86::KernelChoice::Portable}) {
+    kernels::x86::setKernelChoice(choice);
+    std::mt19937 rng(77);
+    for (const Case &c : cases) {
+      SCOPED_TRACE(std::string("kernel ") + kernels::selectMatmulKernel(c.format).name);
+      for (int64_t M : {1, 3, 9})
+        checkFormat(c.format, M, 37, c.K, ctx(), rng);
+    }
+  }
+  kernels::x86::setKernelChoice(saved);
 }
 
 TEST_F(MatmulTest, RefusesBadCalls) {

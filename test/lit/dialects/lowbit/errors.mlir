@@ -115,12 +115,7 @@ func.func private @f(!lowbit.packed<64x100, q4_0>)
 
 // -----
 
-// expected-error @+1 {{the reduction dimension (96) is not a multiple of the group size (64)}}
-func.func private @f(!lowbit.packed<64x96, int4, group = 64>)
-
-// -----
-
-// expected-error @+1 {{the reduction dimension (4) is not a multiple of the group size (8)}}
+// expected-error @+1 {{the reduction dimension (4) is not a multiple of the code vector length (8)}}
 func.func private @f(!lowbit.packed<64x4, codebook, codebooks = 1, bits = 8, group = 8>)
 
 // -----
