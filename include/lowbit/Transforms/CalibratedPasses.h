@@ -27,6 +27,14 @@ std::unique_ptr<mlir::Pass> createGptqPass(const GptqPassOptions &options,
 std::unique_ptr<mlir::Pass> createAwqPass(const AwqPassOptions &options,
                                           std::shared_ptr<const CalibrationData> calibration);
 
+/// lowbit-smooth reading max |x| from `calibration`.
+std::unique_ptr<mlir::Pass> createSmoothPass(const SmoothPassOptions &options,
+                                             std::shared_ptr<const CalibrationData> calibration);
+
+/// lowbit-outlier-split reading max |x| from `calibration`.
+std::unique_ptr<mlir::Pass> createOutlierSplitPass(const OutlierSplitPassOptions &options,
+                                                   std::shared_ptr<const CalibrationData> calibration);
+
 } // namespace lowbit
 
 #endif // LOWBIT_TRANSFORMS_CALIBRATEDPASSES_H

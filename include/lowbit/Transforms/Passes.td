@@ -145,4 +145,62 @@ def AwqPass : Pass<"lowbit-awq", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def SmoothPass : Pass<"lowbit-smooth", "mlir::ModuleOp"> {
+  let summary = "SmoothQuant: per-channel smoothing folded into the norm, then W8A8 matmuls";
+  let description = [{
+    For every group of weight matmuls that read one activation produced by a
+    norm's gamma multiply (as lowbit-awq finds them: q/k/v after
+    input_layernorm, gate/up after post_attention_layernorm), computes
+    SmoothQuant's scales s_j = max|x_j|^alpha / max|W[:, j]|^(1 - alpha)
+    (lib/Quant/SmoothQuant.h, max|x_j| from the calibration statistics, the
+    weight maximum over every linear of the group), divides gamma by s and
+    multiplies the weights' columns by s. Then every selected weight matmul
+    (smoothed or not: o_proj and down_proj read no norm) becomes a
+    `lowbit.matmul` in `int8, a8`: absmax int8 weights per output channel
+    and, at run time, per-token int8 activations with int32 accumulation
+    (runtime/src/kernels/MatmulW8A8.h).
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength in [0, 1] (0.5 in the paper; 0.8-0.9 for Llama-like models)">,
+    Option<"calibStats", "calib-stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file (lowbit-compile --save-calib): max |x| per input channel">,
+    ListOption<"include", "include", "std::string",
+               "Quantize only weights whose name matches one of these regexes">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Leave weights whose name matches one of these regexes in float">,
+    Option<"report", "report", "bool", /*default=*/"false", "Print one line per group and weight">,
+  ];
+  let dependentDialects = ["::lowbit::LowbitDialect", "::mlir::arith::ArithDialect"];
+}
+
+def OutlierSplitPass : Pass<"lowbit-outlier-split", "mlir::ModuleOp"> {
+  let summary = "LLM.int8(): outlier input channels in float, the rest W8A8";
+  let description = [{
+    For every selected weight matmul, the input channels whose calibration
+    max |x_j| reached `threshold` form the outlier set O (fixed here, at
+    compile time: lib/Quant/OutlierSplit.h). The matmul becomes
+      lowbit.matmul(x * mask, W_int)  (`int8, a8`: O zeroed in x and W, so
+                                        the per-token scales ignore O)
+      + x[..., O] W[:, O]^T            (a float matmul over the gathered
+                                        outlier columns, accumulated into it)
+    with W_int absmax int8 per output channel over the regular columns.
+    A weight without outliers is only the W8A8 matmul. A channel that first
+    exceeds the threshold at run time is quantized with the others.
+  }];
+  let options = [
+    Option<"threshold", "threshold", "double", /*default=*/"6.0",
+           "Input channels with calibration max |x| >= this stay in float">,
+    Option<"calibStats", "calib-stats", "std::string", /*default=*/"\"\"",
+           "Calibration statistics file (lowbit-compile --save-calib): max |x| per input channel">,
+    ListOption<"include", "include", "std::string",
+               "Quantize only weights whose name matches one of these regexes">,
+    ListOption<"exclude", "exclude", "std::string",
+               "Leave weights whose name matches one of these regexes in float">,
+    Option<"report", "report", "bool", /*default=*/"false", "Print one line per weight">,
+  ];
+  let dependentDialects = ["::lowbit::LowbitDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // LOWBIT_TRANSFORMS_PASSES_TD

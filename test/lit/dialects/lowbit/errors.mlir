@@ -26,6 +26,16 @@ func.func private @f() attributes {fmt = #lowbit.format<int4, round>}
 
 // -----
 
+// expected-error @+1 {{per-token int8 activations ('a8') need int8 per-channel symmetric weights, got int4}}
+func.func private @f() attributes {fmt = #lowbit.format<int4, a8>}
+
+// -----
+
+// expected-error @+1 {{per-token int8 activations ('a8') need int8 per-channel symmetric weights, got int8, group = 32}}
+func.func private @f() attributes {fmt = #lowbit.format<int8, group = 32, a8>}
+
+// -----
+
 // expected-error @+1 {{format option 'group' needs a value: group = N}}
 func.func private @f() attributes {fmt = #lowbit.format<int4, group>}
 
