@@ -1,9 +1,16 @@
-//===- Awq.cpp - AWQ: scale salient input channels, fold 1/s into the norm ===//
+//===- Awq.cpp - AWQ: scale salient input channels, fold 1/s upstream ---===//
 //
-// The adapter between the matcher and lib/Quant/Awq.h. Only inputs that a
-// norm's gamma multiply produces are scaled: there 1/s folds into gamma for
-// free. (The reference also folds into v_proj for o_proj and into up_proj for
-// down_proj; not done here.)
+// The adapter between the matcher and lib/Quant/Awq.h. Inputs are scaled
+// where 1/s folds for free into the op producing them:
+//  - a norm's gamma multiply (q/k/v, gate/up): gamma / s;
+//  - an elementwise product with a linear's output read by nothing else
+//    (down_proj's silu(gate) * up): that linear's output rows / s (up_proj),
+//    as the reference does.
+// o_proj is left alone: its input is attention's output, whose channel
+// (head h, d) is v_proj's row (kv(h), d); with grouped-query attention
+// (SmolLM2: 9 heads, 3 KV heads) several heads share one v_proj row, so a
+// per-channel s would have to be equal across those heads. AutoAWQ skips
+// o_proj in that case too (it scales v -> o only when the shapes match).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +18,7 @@
 #include "lowbit/Transforms/WeightMatmul.h"
 
 #include "lowbit/Quant/Awq.h"
+#include "lowbit/Quant/Calibration.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
@@ -51,6 +59,27 @@ OpOperand *gammaOperand(Value activation, int64_t k) {
       return operand;
   }
   return nullptr;
+}
+
+/// `a * b` elementwise (identity maps, one mulf) where one operand is the
+/// output of a weight matmul with K = `k` outputs that nothing else reads:
+/// dividing that linear's output rows by s divides the product's channels by
+/// s (down_proj's input silu(gate) * up, folded into up_proj).
+std::optional<WeightMatmul> previousLinear(Value activation, int64_t k) {
+  auto op = activation.getDefiningOp<linalg::GenericOp>();
+  if (!op || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != op.getNumParallelLoops() || op.getRegion().front().getOperations().size() != 2 ||
+      !isa<arith::MulFOp>(op.getRegion().front().front()) ||
+      !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) { return map.isIdentity(); }))
+    return std::nullopt;
+  for (Value operand : op.getDpsInputs()) {
+    auto producer = operand.getDefiningOp<linalg::GenericOp>();
+    if (!producer || !operand.hasOneUse())
+      continue;
+    if (std::optional<WeightMatmul> m = matchWeightMatmul(producer); m && m->n == k)
+      return m;
+  }
+  return std::nullopt;
 }
 
 std::vector<float> valuesOf(arith::ConstantOp constant) {
@@ -111,9 +140,10 @@ private:
     });
   }
 
-  /// Why a group is left alone ("" when it is scaled).
+  /// Why a group is left alone ("" when it is scaled): 1/s goes into `gamma`
+  /// or, without one, into `previous`'s rows.
   std::string skipReason(Value input, ArrayRef<std::pair<WeightMatmul, std::optional<quant::Format>>> group,
-                         OpOperand *gamma) {
+                         OpOperand *gamma, std::optional<WeightMatmul> previous) {
     for (auto [m, f] : group) {
       if (!f || !group.front().second || *f != *group.front().second)
         return "its weights do not share one format";
@@ -123,8 +153,13 @@ private:
       if (!resource || resourceUses_[resource.getRawHandle().getKey()] != 1)
         return "a weight is not a blob of its own";
     }
-    if (!gamma)
-      return "its input is not a norm's gamma multiply";
+    if (!gamma && !previous)
+      return "its input is neither a norm's gamma multiply nor a product with a linear's output";
+    if (!gamma) {
+      auto resource = dyn_cast<DenseResourceElementsAttr>(previous->weight.getValue());
+      if (!resource || resourceUses_[resource.getRawHandle().getKey()] != 1)
+        return "the previous linear's weight is not a blob of its own";
+    }
     // Shape queries do not read the values.
     for (Operation *user : input.getUsers())
       if (!isa<tensor::DimOp>(user) && !llvm::any_of(group, [&](auto p) { return p.first.op.getOperation() == user; }))
@@ -137,7 +172,8 @@ private:
     WeightMatmul first = group.front().first;
     std::string name = weightName(first);
     OpOperand *gamma = gammaOperand(input, first.k);
-    if (std::string why = skipReason(input, group, gamma); !why.empty()) {
+    std::optional<WeightMatmul> previous = gamma ? std::nullopt : previousLinear(input, first.k);
+    if (std::string why = skipReason(input, group, gamma, previous); !why.empty()) {
       if (report)
         llvm::errs() << "[" << index << "/" << count << "] " << name << ": not scaled (" << why << ")\n";
       return success();
@@ -167,10 +203,17 @@ private:
       writeWeight(m, ArrayRef<float>(r.weights).slice(row * m.k, m.n * m.k));
       row += m.n;
     }
-    foldIntoGamma(gamma, r.scales, name);
+    if (gamma) {
+      foldIntoGamma(gamma, r.scales, name);
+    } else {
+      std::vector<float> rows = rowsOf(*previous);
+      (void)quant::foldIntoPreviousLinear(rows.data(), nullptr, previous->n, previous->k, r.scales.data());
+      writeWeight(*previous, rows);
+    }
     if (report)
       llvm::errs() << "[" << index << "/" << count << "] " << name << " (+" << group.size() - 1
-                   << "): alpha " << llvm::format("%.2f", r.alpha) << ", loss rtn " << llvm::format("%.4g", r.lossRtn)
+                   << (gamma ? "" : ", 1/s into " + weightName(*previous)) << "): alpha "
+                   << llvm::format("%.2f", r.alpha) << ", loss rtn " << llvm::format("%.4g", r.lossRtn)
                    << " -> scaled " << llvm::format("%.4g", r.lossScaled) << " -> clipped "
                    << llvm::format("%.4g", r.lossClipped) << "\n";
     return success();

@@ -128,10 +128,15 @@ def AwqPass : Pass<"lowbit-awq", "mlir::ModuleOp"> {
     but those matmuls), searches AWQ's per-input-channel scale s over the
     alpha grid with the mean |x| statistic, then the clipping
     (lib/Quant/Awq.h, loss through X^T X), multiplies the weights' columns by
-    s (clipped) and divides gamma by s. The weights stay float: a quantize
-    pass with the same `format` follows. Groups whose input comes from
-    anything else (o_proj, down_proj) are left alone, and so are groups
-    whose weights the format (or mix) puts in different formats.
+    s (clipped) and divides gamma by s. A group whose input is an
+    elementwise product with the output of a weight matmul that nothing else
+    reads (down_proj's silu(gate) * up) is scaled too, 1/s folded into that
+    linear's output rows (up_proj), as the reference does. The weights stay
+    float: a quantize pass with the same `format` follows. Groups whose input
+    comes from anything else (o_proj: attention's output, whose channels
+    share v_proj rows across heads under grouped-query attention) are left
+    alone, and so are groups whose weights the format (or mix) puts in
+    different formats.
   }];
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"q4_0\"",

@@ -3,6 +3,8 @@
 
     gptq_case.py N K > model.mlir   (x[?, K] * W[K, N], W ~ N(0, 1), seed 0)
     gptq_case.py N K --norm > model.mlir   (the same after x * gamma, gamma = 1: lowbit-awq)
+    gptq_case.py N K --mlp > model.mlir    (x = g * (u W_up), W_up [16, K] the weight `up`:
+                                            down_proj's input, for lowbit-awq's fold into up)
     gptq_case.py --check BOUND < report   (every GPTQ loss <= BOUND * RTN's)
 
 --check reads lowbit-gptq's report lines ("rtn loss A -> gptq loss B") and
@@ -70,13 +72,41 @@ NORM = """  %gamma = arith.constant dense<1.0> : tensor<{K}xf32>
 """
 
 
+MLP = """  %up = arith.constant dense_resource<up> : tensor<16x{K}xf32>
+  %zu = arith.constant 0.0 : f32
+  %c0u = arith.constant 0 : index
+  %nu = tensor.dim %input, %c0u : tensor<?x{K}xf32>
+  %eu = tensor.empty(%nu) : tensor<?x{K}xf32>
+  %iu = linalg.fill ins(%zu : f32) outs(%eu : tensor<?x{K}xf32>) -> tensor<?x{K}xf32>
+  %upx = linalg.generic {{indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "reduction"]}}
+      ins(%u, %up : tensor<?x16xf32>, tensor<16x{K}xf32>) outs(%iu : tensor<?x{K}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }} -> tensor<?x{K}xf32>
+  %x = linalg.generic {{indexing_maps = [#v, #v, #v], iterator_types = ["parallel", "parallel"]}}
+      ins(%input, %upx : tensor<?x{K}xf32>, tensor<?x{K}xf32>) outs(%eu : tensor<?x{K}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  }} -> tensor<?x{K}xf32>
+"""
+
+
 def main() -> int:
     if sys.argv[1] == "--check":
         return check(float(sys.argv[2]))
     n, k = int(sys.argv[1]), int(sys.argv[2])
     w = np.random.default_rng(0).standard_normal((k, n)).astype("<f4")
     norm = NORM.format(K=k) if "--norm" in sys.argv else "  %x = tensor.cast %input : tensor<?x{K}xf32> to tensor<?x{K}xf32>\n".format(K=k)
-    sys.stdout.write(MODEL.format(N=n, K=k, HEX=w.tobytes().hex().upper(), NORM=norm))
+    model = MODEL.format(N=n, K=k, HEX=w.tobytes().hex().upper(), NORM=norm)
+    if "--mlp" in sys.argv:
+        up = np.random.default_rng(1).standard_normal((16, k)).astype("<f4")
+        model = model.replace("(%input: tensor<?x{}xf32>)".format(k), "(%input: tensor<?x{}xf32>, %u: tensor<?x16xf32>)".format(k))
+        model = model.replace(norm, MLP.format(K=k))
+        model = model.replace('      w: "0x04000000', '      up: "0x04000000{}",\n      w: "0x04000000'.format(up.tobytes().hex().upper()))
+    sys.stdout.write(model)
     return 0
 
 
