@@ -200,7 +200,7 @@ FailureOr<std::shared_ptr<CalibrationData>> calibrateModel(ModuleOp module, cons
   auto data = std::make_shared<CalibrationData>();
   if (options.calibrate.empty()) {
     if (options.calibStats.empty()) {
-      if (options.needsGram())
+      if (options.needsCalibration())
         return module.emitError() << "--method " << options.method
                                   << " needs calibration: --calibrate TOKENS.npy or --calib-stats FILE";
       return std::shared_ptr<CalibrationData>();

@@ -4,6 +4,7 @@
 
 #include "lowbit/Conversion/Passes.h"
 #include "lowbit/Pipelines/Pipelines.h"
+#include "lowbit/Quant/Format.h"
 #include "lowbit/Target/ArtifactWriter.h"
 #include "lowbit/Target/CpuTarget.h"
 #include "lowbit/Transforms/CalibratedPasses.h"
@@ -194,7 +195,21 @@ OwningOpRef<ModuleOp> importModel(MLIRContext &context, StringRef path, const Co
 /// same tidying as buildQuantizePipeline.
 static void buildCalibratedQuantizePipeline(OpPassManager &pm, const CompileOptions &options,
                                      std::shared_ptr<const CalibrationData> calibration) {
-  if (options.method == "gptq") {
+  if (options.method == "smoothquant") {
+    SmoothPassOptions smooth;
+    smooth.alpha = options.smoothAlpha;
+    smooth.include.assign(options.include.begin(), options.include.end());
+    smooth.exclude.assign(options.exclude.begin(), options.exclude.end());
+    smooth.report = options.verbose;
+    pm.addPass(createSmoothPass(smooth, std::move(calibration)));
+  } else if (options.method == "llm-int8") {
+    OutlierSplitPassOptions split;
+    split.threshold = options.outlierThreshold;
+    split.include.assign(options.include.begin(), options.include.end());
+    split.exclude.assign(options.exclude.begin(), options.exclude.end());
+    split.report = options.verbose;
+    pm.addPass(createOutlierSplitPass(split, std::move(calibration)));
+  } else if (options.method == "gptq") {
     GptqPassOptions gptq;
     gptq.format = options.quant;
     gptq.include.assign(options.include.begin(), options.include.end());
@@ -230,6 +245,19 @@ static void buildCalibratedQuantizePipeline(OpPassManager &pm, const CompileOpti
   pm.addPass(createCSEPass());
 }
 
+/// The W8A8 methods choose their format: --quant may only restate it.
+static LogicalResult checkW8A8Format(ModuleOp module, const CompileOptions &options) {
+  if (!options.isW8A8Method() || options.quant.empty())
+    return success();
+  std::string error;
+  std::optional<quant::Format> f = quant::parseFormat(options.quant, error);
+  if (!f || f->kind != quant::FormatKind::Int || f->bits != 8 || f->granularity != quant::Granularity::Channel ||
+      f->offset != quant::Offset::None)
+    return module.emitError() << "--method " << options.method << " quantizes to 'int8, a8' (W8A8): --quant '"
+                              << options.quant << "' does not fit (leave --quant out)";
+  return success();
+}
+
 LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, CompileStats &stats,
                             std::shared_ptr<const CalibrationData> calibration) {
   module.walk([&](arith::ConstantOp op) {
@@ -243,9 +271,12 @@ LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options, Comp
   quantize.exclude = options.exclude;
   quantize.report = options.verbose;
   quantize.measureError = options.measureWeightError;
-  bool calibrated = !options.quant.empty() && (calibration || options.method != "rtn");
-  if (options.method != "rtn" && options.method != "gptq" && options.method != "awq")
-    return module.emitError() << "--method '" << options.method << "': rtn, gptq or awq";
+  bool calibrated =
+      (!options.quant.empty() || options.isW8A8Method()) && (calibration || options.method != "rtn");
+  if (options.method != "rtn" && options.method != "gptq" && options.method != "awq" && !options.isW8A8Method())
+    return module.emitError() << "--method '" << options.method << "': rtn, gptq, awq, smoothquant or llm-int8";
+  if (failed(checkW8A8Format(module, options)))
+    return failure();
   if (failed(runPipeline(module, [&](OpPassManager &pm) {
         if (calibrated)
           buildCalibratedQuantizePipeline(pm, options, calibration);

@@ -71,8 +71,17 @@ cl::opt<std::string> saveCalib("save-calib", cl::desc("Write the calibration sta
 cl::opt<std::string> calibStats("calib-stats", cl::desc("Read calibration statistics (--save-calib) from this file"),
                                 cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> method("method",
-                            cl::desc("How weights are rounded: rtn (round to nearest), gptq or awq (both need calibration)"),
+                            cl::desc("How weights are rounded: rtn (round to nearest), gptq or awq; or W8A8 "
+                                     "(int8 weights, per-token int8 activations): smoothquant or llm-int8. All "
+                                     "but rtn need calibration"),
                             cl::init("rtn"), cl::cat(category));
+cl::opt<double> smoothAlpha("smooth-alpha",
+                            cl::desc("--method smoothquant: migration strength in [0, 1] (0.5 as in the paper)"),
+                            cl::init(0.5), cl::cat(category));
+cl::opt<double> outlierThreshold("outlier-threshold",
+                                 cl::desc("--method llm-int8: input channels whose calibration max |x| reaches "
+                                          "this stay in float"),
+                                 cl::init(6.0), cl::cat(category));
 cl::opt<bool> imatrix("imatrix",
                       cl::desc("With calibration statistics, weight each quantizer's error by its input's mean "
                                "x^2 (llama.cpp's importance matrix); --imatrix=false turns it off"),
@@ -86,6 +95,30 @@ cl::opt<bool> gptqActOrder("gptq-act-order", cl::desc("GPTQ: columns by decreasi
 cl::list<std::string> inputShapes("input-shape",
                                   cl::desc("Fix an input's shape, e.g. input_ids=1x128 (? keeps a dimension dynamic)"),
                                   cl::value_desc("name=DxDx..."), cl::cat(category));
+
+/// The W8A8 methods' options: each option only with its method, the method
+/// only with calibration; their format is `int8, a8` unless --quant restates
+/// it (the driver refuses any other). Returns an error message or "".
+std::string checkW8A8Options(lowbit::CompileOptions &compile) {
+  if (smoothAlpha.getNumOccurrences() && compile.method != "smoothquant")
+    return "--smooth-alpha needs --method smoothquant";
+  if (outlierThreshold.getNumOccurrences() && compile.method != "llm-int8")
+    return "--outlier-threshold needs --method llm-int8";
+  if (!compile.isW8A8Method())
+    return "";
+  if (compile.calibrate.empty() && compile.calibStats.empty())
+    return "--method " + compile.method + " needs calibration: --calibrate TOKENS.npy or --calib-stats FILE";
+  if (!(smoothAlpha >= 0.0 && smoothAlpha <= 1.0))
+    return "--smooth-alpha must be in [0, 1], got " + std::to_string(smoothAlpha);
+  if (!(outlierThreshold > 0.0))
+    return "--outlier-threshold must be positive, got " + std::to_string(outlierThreshold);
+  compile.smoothAlpha = smoothAlpha;
+  compile.outlierThreshold = outlierThreshold;
+  if (quant.empty())
+    quant.setValue("int8, a8");
+  compile.quant = quant;
+  return "";
+}
 
 /// Parses "name=1x?x128" into the options; returns an error message or "".
 std::string addInputShape(StringRef spec, lowbit::OnnxImportOptions &options) {
@@ -228,6 +261,10 @@ int main(int argc, char **argv) {
   compile.gptqActOrder = gptqActOrder;
   if (!calibrate.empty() && !calibStats.empty()) {
     WithColor::error(errs(), "lowbit-compile") << "--calibrate and --calib-stats exclude each other\n";
+    return 1;
+  }
+  if (std::string error = checkW8A8Options(compile); !error.empty()) {
+    WithColor::error(errs(), "lowbit-compile") << error << "\n";
     return 1;
   }
   bool toArtifact = emit == Emit::Artifact || (emit.getNumOccurrences() == 0 && StringRef(outputPath).ends_with(".lbm"));

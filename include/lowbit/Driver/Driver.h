@@ -42,9 +42,13 @@ struct CompileOptions {
   int64_t calibSeqLen = 512;
   std::string saveCalib;  ///< write the gathered statistics here
   std::string calibStats; ///< read statistics from here instead
-  /// "rtn" (lowbit-quantize-weights), "gptq" (lowbit-gptq) or "awq"
-  /// (lowbit-awq, then lowbit-quantize-weights).
+  /// "rtn" (lowbit-quantize-weights), "gptq" (lowbit-gptq), "awq"
+  /// (lowbit-awq, then lowbit-quantize-weights), or the W8A8 methods
+  /// "smoothquant" (lowbit-smooth) and "llm-int8" (lowbit-outlier-split),
+  /// whose format is always `int8, a8`.
   std::string method = "rtn";
+  double smoothAlpha = 0.5;      ///< smoothquant's migration strength
+  double outlierThreshold = 6.0; ///< llm-int8: channels with max |x| >= this stay float
   /// With statistics: each weight's input mean x^2 is its quantizer's
   /// importance (llama.cpp's imatrix; for gptq, the grid's).
   bool imatrix = true;
@@ -58,6 +62,10 @@ struct CompileOptions {
   /// X^T X is 8 K^2 bytes per input (~800 MB for SmolLM2): kept only when
   /// the method reads it.
   bool needsGram() const { return method == "gptq" || method == "awq"; }
+  /// Every method but rtn reads calibration statistics.
+  bool needsCalibration() const { return method != "rtn"; }
+  /// The methods that quantize to `int8, a8` (W8A8).
+  bool isW8A8Method() const { return method == "smoothquant" || method == "llm-int8"; }
 };
 
 /// One quantized matmul weight, as lowbit-compile --weight-stats lists it.
