@@ -45,6 +45,7 @@ from lowbit.runtime import LowbitError, Model
 # Names the report uses for formats whose #lowbit.format spelling has spaces.
 ALIASES = {
     "int8": "int8",                       # symmetric, one scale per output channel
+    "int8-a8": "int8, a8",                # W8A8: int8 per channel, per-token int8 activations
     # Upper case names a llama.cpp type as llama-quantize --type does (a mix: weights whose
     # rows do not fit the type fall back as llama.cpp does); lower case, one format.
     "int4-g128": "int4, group = 128",     # symmetric, one scale per 128 weights
