@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lowbit/Transforms/CalibratedPasses.h"
+#include "lowbit/Transforms/Progress.h"
 #include "lowbit/Transforms/WeightMatmul.h"
 
 #include "lowbit/Quant/Awq.h"
@@ -112,10 +113,13 @@ public:
     llvm::MapVector<Value, SmallVector<std::pair<WeightMatmul, std::optional<quant::Format>>>> groups;
     for (auto [m, f] : llvm::zip_equal(matches, *formats))
       groups[m.activation()].push_back({m, f});
+    if (report)
+      progress_.emplace("lowbit-awq", groups.size());
     int64_t index = 0;
     for (auto &[input, group] : groups)
       if (failed(scaleGroup(input, group, ++index, groups.size())))
         return signalPassFailure();
+    progress_.reset();
   }
 
 private:
@@ -174,8 +178,8 @@ private:
     OpOperand *gamma = gammaOperand(input, first.k);
     std::optional<WeightMatmul> previous = gamma ? std::nullopt : previousLinear(input, first.k);
     if (std::string why = skipReason(input, group, gamma, previous); !why.empty()) {
-      if (report)
-        llvm::errs() << "[" << index << "/" << count << "] " << name << ": not scaled (" << why << ")\n";
+      if (progress_)
+        progress_->step(index, name + ": not scaled (" + why + ")");
       return success();
     }
     const ObservedInput *in = calibration_->forWeight(name);
@@ -210,12 +214,15 @@ private:
       (void)quant::foldIntoPreviousLinear(rows.data(), nullptr, previous->n, previous->k, r.scales.data());
       writeWeight(*previous, rows);
     }
-    if (report)
-      llvm::errs() << "[" << index << "/" << count << "] " << name << " (+" << group.size() - 1
-                   << (gamma ? "" : ", 1/s into " + weightName(*previous)) << "): alpha "
-                   << llvm::format("%.2f", r.alpha) << ", loss rtn " << llvm::format("%.4g", r.lossRtn)
-                   << " -> scaled " << llvm::format("%.4g", r.lossScaled) << " -> clipped "
-                   << llvm::format("%.4g", r.lossClipped) << "\n";
+    if (progress_) {
+      std::string line;
+      llvm::raw_string_ostream os(line);
+      os << name << " (+" << group.size() - 1 << (gamma ? "" : ", 1/s into " + weightName(*previous))
+         << "): alpha " << llvm::format("%.2f", r.alpha) << ", loss rtn " << llvm::format("%.4g", r.lossRtn)
+         << " -> scaled " << llvm::format("%.4g", r.lossScaled) << " -> clipped "
+         << llvm::format("%.4g", r.lossClipped);
+      progress_->step(index, line);
+    }
     return success();
   }
 
@@ -249,6 +256,7 @@ private:
   }
 
   std::shared_ptr<const CalibrationData> calibration_;
+  std::optional<Progress> progress_; ///< with `report`
   llvm::DenseMap<StringRef, int> resourceUses_;
 };
 

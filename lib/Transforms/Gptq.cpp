@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lowbit/Transforms/CalibratedPasses.h"
+#include "lowbit/Transforms/Progress.h"
 #include "lowbit/Transforms/WeightMatmul.h"
 
 #include "lowbit/Quant/Gptq.h"
@@ -51,9 +52,12 @@ public:
     options_.threads = threads;
     options_.measureLoss = report;
     auto start = std::chrono::steady_clock::now();
+    if (report)
+      progress_.emplace(pass, matches.size());
     for (auto [i, m] : llvm::enumerate(matches))
       if (failed(rewrite(m, i, matches.size(), selection, (*formats)[i])))
         return signalPassFailure();
+    progress_.reset();
     if (report)
       llvm::errs() << "lowbit-gptq: " << quantized_ << " weights in "
                    << llvm::format("%.1f", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count())
@@ -104,8 +108,8 @@ private:
                         std::optional<quant::Format> format) {
     std::string name = weightName(m);
     if (std::string why = whyFloat(m, selection, format); !why.empty()) {
-      if (report)
-        llvm::errs() << "[" << index + 1 << "/" << count << "] " << name << ": stays f32 (" << why << ")\n";
+      if (progress_)
+        progress_->step(index + 1, name + ": stays f32 (" + why + ")");
       return success();
     }
     FailureOr<const ObservedInput *> input = inputOf(m, name);
@@ -130,21 +134,23 @@ private:
       matmul->setAttr("lowbit.relative_error", OpBuilder(matmul).getF64FloatAttr(relativeError(rows, decoded)));
     }
     ++quantized_;
-    if (report) {
+    if (progress_) {
       const quant::GptqReport &r = result.report;
-      llvm::errs() << "[" << index + 1 << "/" << count << "] " << name << ": " << m.n << "x" << m.k << " "
-                   << quant::toString(*format) << ": rtn loss " << llvm::format("%.4g", r.lossRtn) << " -> gptq loss "
-                   << llvm::format("%.4g", r.lossGptq);
+      std::string line;
+      llvm::raw_string_ostream os(line);
+      os << name << ": " << m.n << "x" << m.k << " " << quant::toString(*format) << ": rtn loss "
+         << llvm::format("%.4g", r.lossRtn) << " -> gptq loss " << llvm::format("%.4g", r.lossGptq);
       if (r.lossRtn > 0)
-        llvm::errs() << " (" << llvm::format("%.2f", r.lossGptq / r.lossRtn) << "x)";
+        os << " (" << llvm::format("%.2f", r.lossGptq / r.lossRtn) << "x)";
       if (!r.warning.empty())
-        llvm::errs() << " [" << r.warning << "]";
-      llvm::errs() << "\n";
+        os << " [" << r.warning << "]";
+      progress_->step(index + 1, line);
     }
     return success();
   }
 
   std::shared_ptr<const CalibrationData> calibration_;
+  std::optional<Progress> progress_; ///< with `report`
   quant::GptqOptions options_;
   quant::GptqHessian hessian_;
   const ObservedInput *hessianInput_ = nullptr;
