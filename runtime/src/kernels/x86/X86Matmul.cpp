@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -138,6 +139,15 @@ inline __m512i loadUpTo(const uint8_t *p, int64_t avail) {
   if (avail <= 0)
     return _mm512_setzero_si512();
   return _mm512_maskz_loadu_epi8(_bzhi_u64(~0ull, static_cast<unsigned>(avail)), p);
+}
+
+/// loadUpTo, or (Tail false: the caller knows 64 bytes are there) a plain
+/// load, without the bounds test.
+template <bool Tail> inline __m512i loadAt(const uint8_t *p, int64_t avail) {
+  if constexpr (Tail)
+    return loadUpTo(p, avail);
+  (void)avail;
+  return _mm512_loadu_si512(p);
 }
 
 inline __m512 halfsToFloats(__m512i bytes) { return _mm512_cvtph_ps(_mm512_castsi512_si256(bytes)); }
@@ -455,10 +465,10 @@ template <FormatKind Kind> struct Legacy32 {
     highIdx = load64(t.high.b);
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     const int64_t at = 4 * kBlockBytes * g, avail = rowBytes - at;
     const uint8_t *p = row + at;
-    const __m512i z0 = loadUpTo(p, avail), z1 = loadUpTo(p + kShift, avail - kShift);
+    const __m512i z0 = loadAt<Tail>(p, avail), z1 = loadAt<Tail>(p + kShift, avail - kShift);
     const __m512i raw = _mm512_permutex2var_epi8(z0, codeIdx, z1), nibble = _mm512_set1_epi8(0x0f);
     Unpacked u;
     u.w0 = _mm512_and_si512(raw, nibble);
@@ -529,11 +539,11 @@ struct Q8_0Traits {
     scales = load64(t.scales.b);
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     const int64_t at = 136 * g, avail = rowBytes - at;
     const uint8_t *p = row + at;
-    const __m512i z0 = loadUpTo(p, avail), z1 = loadUpTo(p + 64, avail - 64);
-    const __m512i z2 = loadUpTo(p + 18, avail - 18), z3 = loadUpTo(p + 72, avail - 72);
+    const __m512i z0 = loadAt<Tail>(p, avail), z1 = loadAt<Tail>(p + 64, avail - 64);
+    const __m512i z2 = loadAt<Tail>(p + 18, avail - 18), z3 = loadAt<Tail>(p + 72, avail - 72);
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     Unpacked u;
     u.w0 = _mm512_xor_si512(_mm512_permutex2var_epi8(z0, first, z1), flip);
@@ -574,10 +584,18 @@ template <unsigned Bits, Offset Off> struct IntTraits {
     spread2hi = _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   }
 
+  /// The side-array entry of group g when one entry covers it (per
+  /// tensor, per channel, groups of a multiple of 128): no division for the
+  /// common group of 128.
+  int64_t entryOf(int64_t g) const {
+    return groupSize == 0 ? 0 : groupSize == kGroup ? g : g * kGroup / groupSize;
+  }
+  bool oneEntryPerGroup() const { return groupSize == 0 || groupSize % kGroup == 0; }
+
   /// The side-array values of the group's 4 blocks, in slots 0..3.
   template <typename T> __m128i side4(const T *values, int64_t g) const {
-    if (groupSize == 0 || groupSize % kGroup == 0) {
-      const int64_t e = groupSize == 0 ? 0 : g * kGroup / groupSize;
+    if (oneEntryPerGroup()) {
+      const int64_t e = entryOf(g);
       int32_t v;
       std::memcpy(&v, values + e, 4);
       return _mm_set1_epi32(v);
@@ -589,19 +607,31 @@ template <unsigned Bits, Offset Off> struct IntTraits {
     return groupSize == 32 ? v : _mm_unpacklo_epi32(v, v); // G=64: blocks 0,1 -> entry 0; 2,3 -> entry 1
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     Unpacked u;
+    if constexpr (Bits == 4 && Off == Offset::None) {
+      // One scale for the group: a broadcast load, no shuffle.
+      if (oneEntryPerGroup()) {
+        const int64_t at = 64 * g;
+        const __m512i raw = loadAt<Tail>(row + at, rowBytes - at), nibble = _mm512_set1_epi8(0x0f);
+        u.w0 = _mm512_and_si512(raw, nibble);
+        u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
+        u.s0 = u.s1 = _mm512_set1_ps(scales[entryOf(g)]);
+        u.mv = _mm512_setzero_ps();
+        return u;
+      }
+    }
     const __m512 s4 = _mm512_castps128_ps512(_mm_castsi128_ps(side4(scales, g)));
     if constexpr (Bits == 4) {
       const int64_t at = 64 * g;
-      const __m512i raw = loadUpTo(row + at, rowBytes - at), nibble = _mm512_set1_epi8(0x0f);
+      const __m512i raw = loadAt<Tail>(row + at, rowBytes - at), nibble = _mm512_set1_epi8(0x0f);
       u.w0 = _mm512_and_si512(raw, nibble);
       u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
       u.s0 = u.s1 = _mm512_permutexvar_ps(spread4, s4);
     } else {
       const int64_t at = 128 * g;
-      u.w0 = loadUpTo(row + at, rowBytes - at);
-      u.w1 = loadUpTo(row + at + 64, rowBytes - at - 64);
+      u.w0 = loadAt<Tail>(row + at, rowBytes - at);
+      u.w1 = loadAt<Tail>(row + at + 64, rowBytes - at - 64);
       u.s0 = _mm512_permutexvar_ps(spread2lo, s4);
       u.s1 = _mm512_permutexvar_ps(spread2hi, s4);
     }
@@ -666,7 +696,7 @@ template <bool Q5> struct KQuant4Traits {
                               0x00040004, 0x00040004, 0x00040004);
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + kBlockBytes * (g >> 1);
     if (h == 0) {
@@ -751,7 +781,7 @@ struct Q3_KTraits {
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(six)), _mm512_set1_ps(d));
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + 110 * (g >> 1);
     if (h == 0)
@@ -798,7 +828,7 @@ struct Q2_KTraits {
     shift1 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + 84 * (g >> 1);
     if (h == 0) {
@@ -850,7 +880,7 @@ struct Q6_KTraits {
     shiftRight1 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + 210 * (g >> 1);
     if (h == 0) {
@@ -889,7 +919,7 @@ struct TQ2_0Traits {
                               0x00040004, 0x00040004, 0x00060006, 0x00060006, 0x00060006, 0x00060006);
   }
 
-  Unpacked load(int64_t g) const {
+  template <bool Tail = true> Unpacked load(int64_t g) const {
     const uint8_t *p = row + 66 * (g >> 1), *q = p + 32 * (g & 1);
     const __m512i three = _mm512_set1_epi8(3);
     const __m512i lo = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(q)));
@@ -1162,10 +1192,110 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   }
 }
 
+/// Weight rows n, n + 1, ... n + NR - 1.
+template <class F, int... J>
+std::array<F, sizeof...(J)> rowsAt(const MatmulArgs &a, int64_t n, std::integer_sequence<int, J...>) {
+  return {F(a, n + J)...};
+}
+
+/// Decode with one activation row: out[j] = weight row j . x for NR
+/// consecutive weight rows in one pass, so each group's activation vectors,
+/// offset terms and scales are loaded and expanded once for NR rows, the
+/// bounds test runs only for the last group, and the rows of the next pass
+/// are prefetched at the same position (a distance of one pass: NR rows).
+template <class F, int NR>
+inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64_t groups, float *out) {
+  const PermTables &t = kPermTables[static_cast<int>(F::kPerm)];
+  const __m512i dxIdx0 = load64(t.dx0.i), dxIdx1 = load64(t.dx1.i);
+  const std::array<F, NR> w = rowsAt<F>(a, n, std::make_integer_sequence<int, NR>{});
+  const int64_t step = a.rowBytes / groups;
+  const char *ahead = reinterpret_cast<const char *>(a.w + (n + NR) * a.rowBytes);
+  __m512 acc[NR];
+  for (int j = 0; j < NR; ++j)
+    acc[j] = _mm512_setzero_ps();
+  auto group = [&](int64_t g, auto tail) {
+    constexpr bool kTail = decltype(tail)::value;
+    // NR interleaved row streams defeat the hardware prefetcher (without
+    // this, NR = 4 ran at a third of the bandwidth); up to 3 lines per group
+    // (Q8_0: 136 bytes).
+    for (int j = 0; j < NR; ++j)
+      for (int line = 0; line < 3; ++line)
+        if (line * 64 < step)
+          _mm_prefetch(ahead + j * a.rowBytes + g * step + 64 * line, _MM_HINT_T0);
+    const uint8_t *rec = act + g * kDecodeRecord;
+    const __m512i x0 = load64(rec), x1 = load64(rec + 64);
+    // Formats without a fixed offset (mins, zero points, Q4_K) start at 0.
+    const __m512i init0 = F::kOffset == 0 ? _mm512_setzero_si512()
+                                          : _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
+                                                                                  reinterpret_cast<const __m128i *>(rec + 128))));
+    const __m512 dx4 = _mm512_broadcast_f32x4(_mm_load_ps(reinterpret_cast<const float *>(rec + 160)));
+    const __m512 dx0 = _mm512_permutexvar_ps(dxIdx0, dx4);
+    __m512 xs = _mm512_setzero_ps();
+    if constexpr (F::kHasMin)
+      xs = _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_load_ps(reinterpret_cast<const float *>(rec + 176))));
+    if constexpr (F::kShared) {
+      for (int j = 0; j < NR; ++j) {
+        const Unpacked u = w[j].template load<kTail>(g);
+        __m512i i = _mm512_dpbusd_epi32(init0, u.w0, x0);
+        i = _mm512_dpbusd_epi32(i, u.w1, x1);
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(u.s0, dx0), acc[j]);
+        if constexpr (F::kHasMin)
+          acc[j] = _mm512_fmadd_ps(u.mv, xs, acc[j]);
+      }
+    } else {
+      constexpr bool laneMins = LaneMinsOf<F>::value;
+      const __m512i init1 = F::kOffset == 0 ? _mm512_setzero_si512()
+                                            : _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
+                                                                                    reinterpret_cast<const __m128i *>(rec + 144))));
+      const __m512 dx1 = _mm512_permutexvar_ps(dxIdx1, dx4);
+      __m512 sums0 = _mm512_setzero_ps(), sums1 = _mm512_setzero_ps();
+      if constexpr (laneMins) { // the lane sums of the int8 activations, times d_x
+        sums0 = _mm512_mul_ps(_mm512_cvtepi32_ps(init0), dx0);
+        sums1 = _mm512_mul_ps(_mm512_cvtepi32_ps(init1), dx1);
+      }
+      for (int j = 0; j < NR; ++j) {
+        const Unpacked u = w[j].template load<kTail>(g);
+        const __m512i i0 = _mm512_dpbusd_epi32(laneMins ? _mm512_setzero_si512() : init0, u.w0, x0);
+        const __m512i i1 = _mm512_dpbusd_epi32(laneMins ? _mm512_setzero_si512() : init1, u.w1, x1);
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, dx0), acc[j]);
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(u.s1, dx1), acc[j]);
+        if constexpr (laneMins) {
+          acc[j] = _mm512_fmadd_ps(sums0, u.m0, acc[j]);
+          acc[j] = _mm512_fmadd_ps(sums1, u.m1, acc[j]);
+        }
+        if constexpr (F::kHasMin)
+          acc[j] = _mm512_fmadd_ps(u.mv, xs, acc[j]);
+      }
+    }
+  };
+  for (int64_t g = 0; g + 1 < groups; ++g)
+    group(g, std::false_type{});
+  group(groups - 1, std::true_type{});
+  for (int j = 0; j < NR; ++j)
+    out[j] = _mm512_reduce_add_ps(acc[j]);
+}
+
+/// Weight rows per pass of the one-row decode.
+constexpr int64_t kDecodeRows = 4;
+
 template <class F> void rowsKernel(const MatmulArgs &a, int64_t n0, int64_t n1, float *) {
   const int64_t groups = groupsOf(a.K), stride = groups * kDecodeRecord;
   const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
   constexpr int kMR = 4;
+  if (a.M == 1) {
+    float out[kDecodeRows];
+    int64_t n = n0;
+    for (; n + kDecodeRows <= n1; n += kDecodeRows) {
+      dotRowsOne<F, kDecodeRows>(a, n, act, groups, out);
+      for (int64_t j = 0; j < kDecodeRows; ++j)
+        a.y[n + j] = out[j] + (a.bias ? a.bias[n + j] : 0.f);
+    }
+    for (; n < n1; ++n) {
+      dotRowsOne<F, 1>(a, n, act, groups, out);
+      a.y[n] = out[0] + (a.bias ? a.bias[n] : 0.f);
+    }
+    return;
+  }
   if (!usePrefill(a)) {
     // Decode: stream each weight row once, unpacking in registers.
     for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
