@@ -429,6 +429,7 @@ template <FormatKind Kind> struct Legacy32 {
                                  : Kind == FormatKind::Q5_0 ? 16
                                  : Kind == FormatKind::IQ4_NL ? 128
                                                               : 0;
+  static constexpr int kGroupBytes = 4 * kBlockBytes; ///< packed bytes of 128 weights
 
   struct Tables {
     Bytes64 codes, scales, mins, high;
@@ -507,6 +508,7 @@ struct Q8_0Traits {
   static constexpr Perm kPerm = Perm::Nibble32;
   static constexpr bool kShared = true;
   static constexpr int kOffset = 128;
+  static constexpr int kGroupBytes = 136;
 
   struct Tables {
     Bytes64 first, second, scales;
@@ -562,6 +564,7 @@ template <unsigned Bits, Offset Off> struct IntTraits {
   static constexpr Perm kPerm = Bits == 4 ? Perm::EvenOdd32 : Perm::Natural;
   static constexpr bool kShared = Bits == 4;
   static constexpr int kOffset = Off == Offset::None ? 1 << (Bits - 1) : 0;
+  static constexpr int kGroupBytes = 16 * Bits;
 
   const uint8_t *row;
   int64_t rowBytes;
@@ -662,6 +665,7 @@ template <bool Q5> struct KQuant4Traits {
   static constexpr bool kShared = true;
   static constexpr int kOffset = 0;
   static constexpr int kBlockBytes = Q5 ? 176 : 144;
+  static constexpr int kGroupBytes = kBlockBytes / 2;
   static constexpr int kCodes = Q5 ? 48 : 16;
 
   struct Tables {
@@ -747,6 +751,7 @@ struct Q3_KTraits {
   static constexpr Perm kPerm = Perm::Natural;
   static constexpr bool kShared = false;
   static constexpr int kOffset = 4;
+  static constexpr int kGroupBytes = 55;
 
   const uint8_t *row;
   __m512i idxS0[2], idxS1[2], shift0, shift1, bits[2][2];
@@ -814,6 +819,7 @@ struct Q2_KTraits {
   static constexpr int kOffset = -1; ///< init0 / init1: + the lane sums
 
   const uint8_t *row;
+  static constexpr int kGroupBytes = 42;
   __m512i idxS0[2], idxS1[2], shift0, shift1;
   mutable __m512 sv, mv; ///< d sc_i, -dmin m_i of the current super-block
 
@@ -861,6 +867,7 @@ struct Q6_KTraits {
   static constexpr Perm kPerm = Perm::Natural;
   static constexpr bool kShared = false;
   static constexpr int kOffset = 32;
+  static constexpr int kGroupBytes = 105;
 
   const uint8_t *row;
   __m512i idxS0[2], idxS1[2], shiftLeft0, shiftRight1;
@@ -910,6 +917,7 @@ struct TQ2_0Traits {
   static constexpr Perm kPerm = Perm::Nibble32;
   static constexpr bool kShared = true;
   static constexpr int kOffset = 1;
+  static constexpr int kGroupBytes = 33;
 
   const uint8_t *row;
   __m512i shift;
@@ -1208,7 +1216,8 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
   const PermTables &t = kPermTables[static_cast<int>(F::kPerm)];
   const __m512i dxIdx0 = load64(t.dx0.i), dxIdx1 = load64(t.dx1.i);
   const std::array<F, NR> w = rowsAt<F>(a, n, std::make_integer_sequence<int, NR>{});
-  const int64_t step = a.rowBytes / groups;
+  const int64_t step = a.rowBytes / groups; // F::kGroupBytes, but partial groups and per-channel rows
+  constexpr int kLines = (F::kGroupBytes + 63) / 64;
   const char *ahead = reinterpret_cast<const char *>(a.w + (n + NR) * a.rowBytes);
   __m512 acc[NR];
   for (int j = 0; j < NR; ++j)
@@ -1216,12 +1225,10 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
   auto group = [&](int64_t g, auto tail) {
     constexpr bool kTail = decltype(tail)::value;
     // NR interleaved row streams defeat the hardware prefetcher (without
-    // this, NR = 4 ran at a third of the bandwidth); up to 3 lines per group
-    // (Q8_0: 136 bytes).
+    // this, NR = 4 ran at a third of the bandwidth).
     for (int j = 0; j < NR; ++j)
-      for (int line = 0; line < 3; ++line)
-        if (line * 64 < step)
-          _mm_prefetch(ahead + j * a.rowBytes + g * step + 64 * line, _MM_HINT_T0);
+      for (int line = 0; line < kLines; ++line)
+        _mm_prefetch(ahead + j * a.rowBytes + g * step + 64 * line, _MM_HINT_T0);
     const uint8_t *rec = act + g * kDecodeRecord;
     const __m512i x0 = load64(rec), x1 = load64(rec + 64);
     // Formats without a fixed offset (mins, zero points, Q4_K) start at 0.
