@@ -227,9 +227,14 @@ static void buildCalibratedQuantizePipeline(OpPassManager &pm, const CompileOpti
     if (options.method == "awq") {
       AwqPassOptions awq;
       awq.format = options.quant;
+      awq.importance = options.imatrix;
       awq.threads = options.threads;
       awq.report = true;
-      pm.addPass(createAwqPass(awq, calibration));
+      // After AWQ the inputs it scaled are x / s: the quantize pass reads
+      // their statistics from what AWQ leaves in `scaled`.
+      auto scaled = std::make_shared<CalibrationData>();
+      pm.addPass(createAwqPass(awq, calibration, scaled));
+      calibration = std::move(scaled);
     }
     QuantizeWeightsPassOptions quantize;
     quantize.format = options.quant;
@@ -237,8 +242,7 @@ static void buildCalibratedQuantizePipeline(OpPassManager &pm, const CompileOpti
     quantize.exclude.assign(options.exclude.begin(), options.exclude.end());
     quantize.report = options.verbose;
     quantize.measureError = options.measureWeightError;
-    // After AWQ the inputs are x / s: their statistics no longer apply.
-    pm.addPass(options.imatrix && options.method != "awq" ? createQuantizeWeightsPass(quantize, std::move(calibration))
+    pm.addPass(options.imatrix ? createQuantizeWeightsPass(quantize, std::move(calibration))
                                : createQuantizeWeightsPass(quantize));
   }
   pm.addPass(createCanonicalizerPass());

@@ -21,22 +21,35 @@ std::string formatFloat(double v) {
   return text;
 }
 
-/// Q(w): quantize with the format's round-to-nearest quantizer and decode.
+/// Q(w): quantize with the format's round-to-nearest quantizer and decode;
+/// `importance` (null or [columns]) weights each column's error.
 Status fakeQuantize(const Format &f, const float *w, int64_t rows, int64_t columns, const AwqOptions &o,
-                    float *out) {
+                    const float *importance, float *out) {
   if (isBlockFormat(f.kind)) {
     const GgmlType type = *ggmlTypeOf(f.kind);
     std::vector<uint8_t> packed(rows * rowBytes(type, columns));
-    if (Status s = quantizeRowsParallel(type, w, packed.data(), rows, columns, nullptr, o.threads); s.failed())
+    if (Status s = quantizeRowsParallel(type, w, packed.data(), rows, columns, importance, o.threads); s.failed())
       return s;
     return dequantizeRowsParallel(type, packed.data(), out, rows, columns, o.threads);
   }
   UniformOptions u = o.uniform;
   u.threads = o.threads;
   UniformTensor t;
-  if (Status s = quantizeUniform(f, w, rows, columns, u, nullptr, t); s.failed())
+  if (Status s = quantizeUniform(f, w, rows, columns, u, importance, t); s.failed())
     return s;
   return dequantizeUniform(f, t, rows, columns, out);
+}
+
+/// The quantizer's column weights for the input x / s: importance / s^2,
+/// or empty without importance.
+std::vector<float> scaledImportance(const AwqOptions &o, const float *s, int64_t k) {
+  std::vector<float> out;
+  if (!o.importance)
+    return out;
+  out.resize(k);
+  for (int64_t j = 0; j < k; ++j)
+    out[j] = o.importance[j] / (s[j] * s[j]);
+  return out;
 }
 
 /// AWQ's scales for one alpha: clamp(absMean^alpha, minScale), divided by
@@ -71,7 +84,10 @@ int64_t clipGroupLength(const Format &f, int64_t columns) {
 /// Loss of W_hat = Q(v) diag(s)^-1 against w.
 Status lossOf(const Format &f, const float *w, const float *v, int64_t rows, int64_t columns, const float *s,
               const std::vector<float> &gram, const AwqOptions &o, std::vector<float> &scratch, double &loss) {
-  if (Status st = fakeQuantize(f, v, rows, columns, o, scratch.data()); st.failed())
+  const std::vector<float> importance = scaledImportance(o, s, columns);
+  if (Status st = fakeQuantize(f, v, rows, columns, o, importance.empty() ? nullptr : importance.data(),
+                               scratch.data());
+      st.failed())
     return st;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < columns; ++j)
@@ -103,6 +119,10 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
     if (!std::isfinite(w[i]))
       return Status::error(what + ": weight row " + std::to_string(i / k) + ", column " + std::to_string(i % k) +
                            " is " + (std::isnan(w[i]) ? "NaN" : "Inf"));
+  for (int64_t j = 0; j < k; ++j)
+    if (o.importance && (!(o.importance[j] >= 0) || !std::isfinite(o.importance[j])))
+      return Status::error(what + ": importance of channel " + std::to_string(j) + " is " +
+                           formatFloat(o.importance[j]));
   for (int64_t j = 0; j < k; ++j)
     if (!(absMean[j] >= 0) || !std::isfinite(absMean[j]))
       return Status::error(what + ": mean |x| of channel " + std::to_string(j) + " is " +
@@ -169,6 +189,7 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
             static_cast<float>(gram[i * k + j] / (static_cast<double>(best[i]) * best[j]));
       }
   std::vector<float> clipped(rows * k), e(rows * k);
+  const std::vector<float> clippedImportance = scaledImportance(o, best.data(), k);
   for (int c = 0; c < o.clipCandidates; ++c) {
     const float shrink = 1.f - static_cast<float>(c) * o.clipStep;
     for (int64_t r = 0; r < rows; ++r)
@@ -177,7 +198,8 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
         for (int64_t j = gi * length; j < groupEnd(gi); ++j)
           clipped[r * k + j] = std::min(std::max(v[r * k + j], -m), m);
       }
-    if (Status st = fakeQuantize(f, clipped.data(), rows, k, o, scratch.data()); st.failed())
+    const float *imp = clippedImportance.empty() ? nullptr : clippedImportance.data();
+    if (Status st = fakeQuantize(f, clipped.data(), rows, k, o, imp, scratch.data()); st.failed())
       return st.context(what + ", clip " + formatFloat(shrink));
     for (int64_t i = 0; i < rows * k; ++i)
       e[i] = scratch[i] - v[i];

@@ -98,8 +98,9 @@ std::vector<float> valuesOf(arith::ConstantOp constant) {
 class AwqPass : public impl::AwqPassBase<AwqPass> {
 public:
   using Base::Base;
-  AwqPass(const AwqPassOptions &options, std::shared_ptr<const CalibrationData> calibration)
-      : Base(options), calibration_(std::move(calibration)) {}
+  AwqPass(const AwqPassOptions &options, std::shared_ptr<const CalibrationData> calibration,
+          std::shared_ptr<CalibrationData> scaled)
+      : Base(options), calibration_(std::move(calibration)), scaled_(std::move(scaled)) {}
 
   void runOnOperation() override {
     if (failed(loadCalibration()))
@@ -110,6 +111,7 @@ public:
     if (failed(formats))
       return signalPassFailure();
     countResourceUses();
+    copyStatisticsWithoutGram();
     llvm::MapVector<Value, SmallVector<std::pair<WeightMatmul, std::optional<quant::Format>>>> groups;
     for (auto [m, f] : llvm::zip_equal(matches, *formats))
       groups[m.activation()].push_back({m, f});
@@ -133,6 +135,23 @@ private:
       return getOperation().emitError() << "lowbit-awq: " << status.message();
     calibration_ = std::move(data);
     return success();
+  }
+
+  /// `scaled_` starts as the per-channel statistics of every input; the
+  /// inputs this pass scales are divided by s as it goes.
+  void copyStatisticsWithoutGram() {
+    if (!scaled_)
+      return;
+    scaled_->inputs.clear();
+    for (const ObservedInput &in : calibration_->inputs) {
+      ObservedInput copy{in.name, in.weights, {}};
+      copy.stats.channels = in.stats.channels;
+      copy.stats.rows = in.stats.rows;
+      copy.stats.absMax = in.stats.absMax;
+      copy.stats.absSum = in.stats.absSum;
+      copy.stats.squareSum = in.stats.squareSum;
+      scaled_->inputs.push_back(std::move(copy));
+    }
   }
 
   /// A weight's blob is rewritten in place (its name is how the statistics
@@ -197,6 +216,8 @@ private:
     options.searchClip = clip;
     options.threads = threads;
     options.uniform = quant::UniformOptions(); // the quantize pass's own quantizer
+    const std::vector<float> meanSquare = importance ? in->stats.meanSquare() : std::vector<float>();
+    options.importance = importance ? meanSquare.data() : nullptr;
     quant::AwqResult r;
     if (Status status = quant::awqSearch(*group.front().second, stacked.data(), rows, first.k,
                                          in->stats.absMean().data(), in->stats.gram.data(), options, r);
@@ -207,6 +228,10 @@ private:
       writeWeight(m, ArrayRef<float>(r.weights).slice(row * m.k, m.n * m.k));
       row += m.n;
     }
+    if (scaled_)
+      for (ObservedInput &copy : scaled_->inputs)
+        if (copy.name == in->name)
+          (void)quant::divideCalibStatsByScales(copy.stats, r.scales.data());
     if (gamma) {
       foldIntoGamma(gamma, r.scales, name);
     } else {
@@ -256,15 +281,17 @@ private:
   }
 
   std::shared_ptr<const CalibrationData> calibration_;
-  std::optional<Progress> progress_; ///< with `report`
+  std::shared_ptr<CalibrationData> scaled_; ///< null, or filled for the quantize pass
+  std::optional<Progress> progress_;        ///< with `report`
   llvm::DenseMap<StringRef, int> resourceUses_;
 };
 
 } // namespace
 
 std::unique_ptr<Pass> createAwqPass(const AwqPassOptions &options,
-                                    std::shared_ptr<const CalibrationData> calibration) {
-  return std::make_unique<AwqPass>(options, std::move(calibration));
+                                    std::shared_ptr<const CalibrationData> calibration,
+                                    std::shared_ptr<CalibrationData> scaled) {
+  return std::make_unique<AwqPass>(options, std::move(calibration), std::move(scaled));
 }
 
 } // namespace lowbit

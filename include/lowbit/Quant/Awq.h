@@ -54,6 +54,11 @@ struct AwqOptions {
     o.clipSteps = 1;
     return o;
   }();
+  /// [K] mean x^2 of the input before scaling, or null. When given, Q
+  /// weights each column's rounding error by mean (x / s)^2 = importance /
+  /// s^2 (llama.cpp's importance matrix of the scaled input), as the
+  /// quantize pass after AWQ then does with the scaled statistics.
+  const float *importance = nullptr;
 };
 
 struct AwqResult {

@@ -23,9 +23,14 @@ std::unique_ptr<mlir::Pass> createQuantizeWeightsPass(const QuantizeWeightsPassO
 std::unique_ptr<mlir::Pass> createGptqPass(const GptqPassOptions &options,
                                            std::shared_ptr<const CalibrationData> calibration);
 
-/// lowbit-awq reading its statistics from `calibration`.
+/// lowbit-awq reading its statistics from `calibration`. When `scaled` is
+/// given, the pass fills it with the statistics (without X^T X) of the
+/// inputs as they are after it: those of the inputs it divided by s are
+/// divided too, so a quantize pass reading `scaled` gets the importance of
+/// x / s.
 std::unique_ptr<mlir::Pass> createAwqPass(const AwqPassOptions &options,
-                                          std::shared_ptr<const CalibrationData> calibration);
+                                          std::shared_ptr<const CalibrationData> calibration,
+                                          std::shared_ptr<CalibrationData> scaled = nullptr);
 
 /// lowbit-smooth reading max |x| from `calibration`.
 std::unique_ptr<mlir::Pass> createSmoothPass(const SmoothPassOptions &options,

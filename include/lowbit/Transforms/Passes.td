@@ -144,6 +144,9 @@ def AwqPass : Pass<"lowbit-awq", "mlir::ModuleOp"> {
     Option<"calibStats", "calib-stats", "std::string", /*default=*/"\"\"",
            "Calibration statistics file with X^T X">,
     Option<"clip", "clip", "bool", /*default=*/"true", "Also search the clipping">,
+    Option<"importance", "importance", "bool", /*default=*/"false",
+           "The search's quantizer weights each column's error by mean (x / s)^2 (the importance matrix "
+           "of the scaled input), as a quantize pass with the scaled statistics will">,
     Option<"threads", "threads", "int", /*default=*/"0", "Threads (0: one per core)">,
     Option<"report", "report", "bool", /*default=*/"false", "Print one line per group">,
   ];

@@ -189,6 +189,40 @@ TEST(Awq, ShortLastGroupIsScaledAndClippedOnItsOwnColumns) {
     }
 }
 
+TEST(Awq, ImportanceIsTheScaledInputsMeanSquare) {
+  // With importance, Q weights column j's error by importance_j / s_j^2.
+  // At alpha = 0 (s = 1) that is the plain importance, so the loss there is
+  // exactly the loss of quantizeUniform with that importance; the search
+  // still never loses to it and still protects the salient channel.
+  const int64_t n = 48, k = 128, tokens = 512, salient = 37;
+  std::vector<float> x = gaussian(tokens * k, 16);
+  for (int64_t t = 0; t < tokens; ++t)
+    x[t * k + salient] *= 30.f;
+  const CalibStats stats = statsOf(x, k);
+  const std::vector<float> w = gaussian(n * k, 17, 0.05f);
+  const std::vector<float> absMean = stats.absMean(), meanSquare = stats.meanSquare();
+  const Format f = parse("int4, group = 32");
+  AwqOptions o;
+  o.importance = meanSquare.data();
+  o.uniform = UniformOptions(); // the clip search the importance steers
+  AwqResult r;
+  ASSERT_TRUE(awqSearch(f, w.data(), n, k, absMean.data(), stats.gram.data(), o, r).isOk());
+  UniformTensor t;
+  ASSERT_TRUE(quantizeUniform(f, w.data(), n, k, o.uniform, meanSquare.data(), t).isOk());
+  std::vector<float> q(n * k);
+  ASSERT_TRUE(dequantizeUniform(f, t, n, k, q.data()).isOk());
+  const std::vector<float> gram(stats.gram.begin(), stats.gram.end());
+  EXPECT_DOUBLE_EQ(r.lossRtn, quadraticLoss(w.data(), q.data(), n, k, gram.data(), 1));
+  EXPECT_GT(r.alpha, 0.f);
+  EXPECT_LE(r.lossScaled, r.lossRtn);
+  EXPECT_EQ(*std::max_element(r.scales.begin(), r.scales.end()), r.scales[salient]);
+  std::vector<float> bad(meanSquare);
+  bad[5] = -1;
+  o.importance = bad.data();
+  Status s = awqSearch(f, w.data(), n, k, absMean.data(), stats.gram.data(), o, r);
+  EXPECT_NE(s.message().find("importance of channel 5"), std::string::npos) << s.message();
+}
+
 TEST(Awq, UniformActivationsGiveUnitScales) {
   const int64_t n = 8, k = 64;
   const std::vector<float> absMean(k, 0.8f);
