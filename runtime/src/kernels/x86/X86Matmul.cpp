@@ -740,6 +740,60 @@ template <bool Q5> struct KQuant4Traits {
 using Q4_KTraits = KQuant4Traits<false>;
 using Q5_KTraits = KQuant4Traits<true>;
 
+/// IQ4_XS (GGUF_SPEC.md): 256-element super-blocks of fp16 d, scales_h
+/// (u16), scales_l[4], qs[128]; 8 sub-blocks of 32 with 6-bit scales
+/// ls_j = nibble j of scales_l | bits 2j..2j+1 of scales_h << 4, value
+/// d (ls_j - 32) T[q] (IQ4_NL's table). Group h of a super-block is
+/// qs[64h, 64h + 64): four 16-byte sub-blocks 4h..4h+3 whose low nibbles
+/// hold elements 0..15 and high nibbles 16..31, the nibble formats' layout
+/// in one contiguous load.
+struct IQ4_XSTraits {
+  static constexpr bool kHasMin = false;
+  static constexpr Perm kPerm = Perm::Nibble32;
+  static constexpr bool kShared = true;
+  static constexpr int kOffset = 128;
+  static constexpr int kGroupBytes = 68;
+
+  const uint8_t *row;
+  __m512i idxS[2];
+  mutable __m512 sv; ///< d (ls_j - 32), slots 0..7, of the current super-block
+
+  IQ4_XSTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+    for (int h = 0; h < 2; ++h) {
+      const int b = 4 * h;
+      idxS[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
+                                  b + 3, b + 3);
+    }
+  }
+
+  template <bool Tail = true> Unpacked load(int64_t g) const {
+    const int h = static_cast<int>(g & 1);
+    const uint8_t *p = row + 136 * (g >> 1);
+    if (h == 0) {
+      uint16_t high;
+      std::memcpy(&high, p + 2, 2);
+      const __m256i low = _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(load32(p + 4))),
+                                            _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28));
+      const __m256i top = _mm256_srlv_epi32(_mm256_set1_epi32(high), _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+      const __m256i ls = _mm256_or_si256(_mm256_and_si256(low, _mm256_set1_epi32(0xf)),
+                                         _mm256_slli_epi32(_mm256_and_si256(top, _mm256_set1_epi32(3)), 4));
+      sv = _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(ls, _mm256_set1_epi32(32))),
+                                                _mm256_set1_ps(halfToFloat(p))));
+    }
+    const __m512i raw = _mm512_loadu_si512(p + 8 + 64 * h), nibble = _mm512_set1_epi8(0x0f);
+    // T[q] + 128, so the codes are unsigned with offset 128 (as IQ4_NL).
+    const __m512i table = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(1, 24, 45, 63, 79, 93, 106, 118, (char)129, (char)141, (char)153, (char)166, (char)181,
+                      (char)197, (char)217, (char)241));
+    Unpacked u;
+    u.w0 = _mm512_shuffle_epi8(table, _mm512_and_si512(raw, nibble));
+    u.w1 = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble));
+    u.s0 = u.s1 = _mm512_permutexvar_ps(idxS[h], sv);
+    u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
 /// Q3_K (GGUF_SPEC.md): 256-element super-blocks of hmask[32], qs[64],
 /// scales[12] (16 6-bit scales), fp16 d; 16 sub-blocks of 16. Element
 /// 128h + 32j + l (l < 32) is (qs[32h + l] >> 2j) & 3, plus 4 when bit
@@ -1384,6 +1438,9 @@ bool avx512Kernel(const Format &f, MatmulKernel &out) {
     return true;
   case FormatKind::Q4_K:
     out = kernelFor<Q4_KTraits>("avx512vnni-q4_k");
+    return true;
+  case FormatKind::IQ4_XS:
+    out = kernelFor<IQ4_XSTraits>("avx512vnni-iq4_xs");
     return true;
   case FormatKind::TQ2_0:
     out = kernelFor<TQ2_0Traits>("avx512vnni-tq2_0");
