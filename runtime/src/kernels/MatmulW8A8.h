@@ -47,9 +47,19 @@ inline int64_t paddedK(int64_t K) { return (K + 63) / 64 * 64; }
 /// Views the buffer that prepare filled.
 Prepared view(const MatmulArgs &args);
 
-/// The prepare step every W8A8 kernel shares (MatmulKernel::prepare): the
-/// rounding above, the same bits whichever kernel runs.
+/// Rounds one activation row of K values as above into q (K int8); sets its
+/// scale and returns sum q. A row with NaN or Inf gets q = 0 and scale NaN
+/// (its outputs are NaN, as in float); an all-zero row q = 0 and scale 0.
+using QuantizeRowFn = int32_t (*)(const float *x, int64_t K, int8_t *q, float &scale);
+/// The portable QuantizeRowFn (x86 kernels bring a vector one with the same
+/// bits).
+int32_t quantizeRow(const float *x, int64_t K, int8_t *q, float &scale);
+
+/// The prepare step of every W8A8 kernel (MatmulKernel::prepare): each row
+/// through `row`, spread over ctx's pool when there are many; zeros past K.
 int64_t preparedBytes(const MatmulArgs &args);
+void prepareRows(const lowbit_dispatch_context *ctx, const MatmulArgs &args, void *buffer, QuantizeRowFn row);
+/// prepareRows with the portable quantizeRow.
 void prepare(const lowbit_dispatch_context *ctx, const MatmulArgs &args, void *buffer);
 
 /// The kernel for an Int8PerToken format on this CPU, following

@@ -11,7 +11,9 @@
 // and of the two scale products, allowed as 1e-5 relative to sum |x_k w_k|).
 // Shapes cover the 4 x 4 tiles' remainders (M, N not multiples of 4) and
 // weight rows whose length is not a multiple of 64 (AVX-512 masked tail) or
-// 32 (AVX2 scalar tail).
+// 32 (AVX2 scalar tail); each kernel's own activation rounding (AVX-512's is
+// vectorized) meets rows of exact ties (round half to even), an all-zero row
+// (y = bias) and rows with NaN or Inf (y = NaN).
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +60,9 @@ Case randomCase(int64_t M, int64_t N, int64_t K, std::mt19937 &rng) {
     std::fill(c.x.begin() + K, c.x.begin() + 2 * K, 0.f);
   if (M > 3)
     c.x[3 * K + K / 2] = 40.f;
+  if (M > 4) // max |x| = 127, so x * (127 / max) = x: every other value a tie
+    for (int64_t k = 0; k < K; ++k)
+      c.x[4 * K + k] = k % 2 ? 127.f : float(k % 40) - 20.f + 0.5f;
   c.codes.resize(N * K);
   for (uint8_t &v : c.codes)
     v = static_cast<uint8_t>(code(rng));
@@ -140,6 +145,22 @@ TEST(MatmulW8A8, EveryKernelIsExactAgainstTheIntModel) {
         for (size_t i = 0; i < want.size(); ++i)
           ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0) << "y[" << i << "] " << got[i] << " vs " << want[i];
       }
+    }
+  }
+}
+
+TEST(MatmulW8A8, RowsWithNaNOrInfGiveNaN) {
+  std::mt19937 rng(9);
+  Case c = randomCase(3, 5, 70, rng);
+  c.x[0 * c.K + 7] = NAN;
+  c.x[2 * c.K + 69] = INFINITY; // in the vector tail
+  for (const kernels::MatmulKernel &kernel : everyKernel()) {
+    SCOPED_TRACE(kernel.name);
+    const std::vector<float> y = runKernel(kernel, c, true);
+    for (int64_t n = 0; n < c.N; ++n) {
+      EXPECT_TRUE(std::isnan(y[0 * c.N + n])) << n;
+      EXPECT_EQ(y[1 * c.N + n], c.bias[n]) << n; // the all-zero row: the bias
+      EXPECT_TRUE(std::isnan(y[2 * c.N + n])) << n;
     }
   }
 }
