@@ -13,6 +13,14 @@
 // Below every channel's maximum: all 64 in float.
 // RUN: lowbit-opt %t.mlir --lowbit-outlier-split="calib-stats=%t.salient threshold=1 report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ALL
 // RUN: lowbit-opt %t.mlir --lowbit-outlier-split="calib-stats=%t.salient exclude=w report=true" 2>&1 | FileCheck %s --check-prefix=EXCLUDED
+// The float part is exactly W's outlier columns, in both weight layouts
+// ([K, N] as MatMul has it, [N, K] as Gemm with transB).
+// RUN: lowbit-opt %t.mlir --lowbit-outlier-split="calib-stats=%t.salient" -o %t.out.mlir
+// RUN: %python %S/Inputs/check_outlier_split.py %t.mlir %t.out.mlir 16 64 | FileCheck %s --check-prefix=BLOBS
+// RUN: sed -e 's/(m, n, k) -> (k, n)/(m, n, k) -> (n, k)/' -e 's/tensor<64x16xf32>/tensor<16x64xf32>/g' %t.mlir > %t.transposed.mlir
+// RUN: lowbit-opt %t.transposed.mlir --lowbit-outlier-split="calib-stats=%t.salient" -o %t.transposed.out.mlir
+// RUN: %python %S/Inputs/check_outlier_split.py %t.transposed.mlir %t.transposed.out.mlir 16 64 --transposed | FileCheck %s --check-prefix=BLOBS
+// BLOBS: outliers [0] ok
 
 // CHECK-LABEL: func.func @random
 // CHECK-SAME: (%[[IN:.*]]: tensor<?x64xf32>)
