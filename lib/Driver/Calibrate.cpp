@@ -205,7 +205,9 @@ FailureOr<std::shared_ptr<CalibrationData>> calibrateModel(ModuleOp module, cons
                                   << " needs calibration: --calibrate TOKENS.npy or --calib-stats FILE";
       return std::shared_ptr<CalibrationData>();
     }
-    if (Status s = readCalibrationFile(options.calibStats, options.needsGram(), *data); s.failed())
+    // X^T X stays in the file until GPTQ or AWQ reads it, one input at a time.
+    if (Status s = readCalibrationFile(options.calibStats, options.needsGram(), *data, /*lazyGram=*/true);
+        s.failed())
       return module.emitError() << "--calib-stats: " << s.message();
     return data;
   }

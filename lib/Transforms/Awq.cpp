@@ -131,7 +131,8 @@ private:
     if (calibStats.empty())
       return getOperation().emitError() << "lowbit-awq: needs calibration statistics with X^T X (calib-stats=FILE)";
     auto data = std::make_shared<CalibrationData>();
-    if (Status status = readCalibrationFile(calibStats, /*needGram=*/true, *data); status.failed())
+    if (Status status = readCalibrationFile(calibStats, /*needGram=*/true, *data, /*lazyGram=*/true);
+        status.failed())
       return getOperation().emitError() << "lowbit-awq: " << status.message();
     calibration_ = std::move(data);
     return success();
@@ -202,7 +203,7 @@ private:
       return success();
     }
     const ObservedInput *in = calibration_->forWeight(name);
-    if (!in || in->stats.channels != first.k || !in->stats.hasGram())
+    if (!in || in->stats.channels != first.k || !in->hasGram())
       return first.op.emitError() << "lowbit-awq: no statistics with X^T X and K = " << first.k << " for weight '"
                                   << name << "'";
     std::vector<float> stacked;
@@ -219,8 +220,12 @@ private:
     const std::vector<float> meanSquare = importance ? in->stats.meanSquare() : std::vector<float>();
     options.importance = importance ? meanSquare.data() : nullptr;
     quant::AwqResult r;
+    std::vector<double> storage; // X^T X left in the statistics file, read for this group only
+    const double *gram = nullptr;
+    if (Status status = loadGram(*calibration_, *in, storage, gram); status.failed())
+      return first.op.emitError() << "lowbit-awq: " << status.message();
     if (Status status = quant::awqSearch(*group.front().second, stacked.data(), rows, first.k,
-                                         in->stats.absMean().data(), in->stats.gram.data(), options, r);
+                                         in->stats.absMean().data(), gram, options, r);
         status.failed())
       return first.op.emitError() << "lowbit-awq: '" << name << "': " << status.message();
     int64_t row = 0;

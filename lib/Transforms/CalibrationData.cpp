@@ -65,7 +65,7 @@ private:
 /// Reads a byte range of known size; every read checks what is left first.
 class Reader {
 public:
-  Reader(FILE *f, int64_t size, std::string path) : f_(f), left_(size), path_(std::move(path)) {}
+  Reader(FILE *f, int64_t size, std::string path) : f_(f), size_(size), left_(size), path_(std::move(path)) {}
   Status need(int64_t bytes, const std::string &what) {
     if (bytes < 0 || bytes > left_)
       return Status::error("'" + path_ + "': truncated or corrupt: " + what + " needs " + std::to_string(bytes) +
@@ -101,12 +101,26 @@ public:
     return Status::ok();
   }
   int64_t left() const { return left_; }
+  int64_t offset() const { return size_ - left_; }
 
 private:
   FILE *f_;
-  int64_t left_;
+  int64_t size_, left_;
   std::string path_;
 };
+
+/// Reads the upper triangle of X^T X / rows that `r` is at into `gram` (K x
+/// K, both triangles), times rows.
+Status readGram(Reader &r, int64_t k, int64_t rows, const std::string &where, double *gram) {
+  std::vector<float> row(k);
+  for (int64_t i = 0; i < k; ++i) {
+    if (Status s = r.raw(row.data(), k - i, where + " X^T X"); s.failed())
+      return s;
+    for (int64_t j = i; j < k; ++j)
+      gram[i * k + j] = gram[j * k + i] = double(row[j - i]) * double(rows);
+  }
+  return Status::ok();
+}
 
 void writeInput(Writer &w, const ObservedInput &in, bool withGram) {
   const quant::CalibStats &s = in.stats;
@@ -131,7 +145,7 @@ void writeInput(Writer &w, const ObservedInput &in, bool withGram) {
   }
 }
 
-Status readInput(Reader &r, size_t index, bool hasGram, bool needGram, ObservedInput &in) {
+Status readInput(Reader &r, size_t index, bool hasGram, bool needGram, bool lazyGram, ObservedInput &in) {
   std::string where = "observer " + std::to_string(index);
   if (Status s = r.text(in.name, where + " name"); s.failed())
     return s;
@@ -154,7 +168,7 @@ Status readInput(Reader &r, size_t index, bool hasGram, bool needGram, ObservedI
     return Status::error(where + ": bad sizes K = " + std::to_string(k) + ", rows = " + std::to_string(rows));
   if (Status s = r.need(3 * 4 * k, where + " statistics"); s.failed())
     return s;
-  if (Status s = quant::initCalibStats(k, hasGram && needGram, in.stats); s.failed())
+  if (Status s = quant::initCalibStats(k, hasGram && needGram && !lazyGram, in.stats); s.failed())
     return s;
   in.stats.rows = rows;
   std::vector<float> mean(k);
@@ -171,18 +185,13 @@ Status readInput(Reader &r, size_t index, bool hasGram, bool needGram, ObservedI
   if (!hasGram)
     return Status::ok();
   int64_t triangle = k * (k + 1) / 2;
-  if (!needGram)
+  if (needGram && lazyGram)
+    in.gramOffset = r.offset();
+  if (!needGram || lazyGram)
     return r.skip(4 * triangle, where + " X^T X");
   if (Status s = r.need(4 * triangle, where + " X^T X"); s.failed())
     return s;
-  std::vector<float> row(k);
-  for (int64_t i = 0; i < k; ++i) {
-    if (Status s = r.raw(row.data(), k - i, where + " X^T X"); s.failed())
-      return s;
-    for (int64_t j = i; j < k; ++j)
-      in.stats.gram[i * k + j] = in.stats.gram[j * k + i] = double(row[j - i]) * double(rows);
-  }
-  return Status::ok();
+  return readGram(r, k, rows, where, in.stats.gram.data());
 }
 
 } // namespace
@@ -220,7 +229,7 @@ Status writeCalibrationFile(const CalibrationData &data, const std::string &path
   return Status::ok();
 }
 
-Status readCalibrationFile(const std::string &path, bool needGram, CalibrationData &out) {
+Status readCalibrationFile(const std::string &path, bool needGram, CalibrationData &out, bool lazyGram) {
   File f(std::fopen(path.c_str(), "rb"));
   if (!f)
     return Status::error("cannot read calibration statistics '" + path + "': " + std::strerror(errno));
@@ -253,11 +262,34 @@ Status readCalibrationFile(const std::string &path, bool needGram, CalibrationDa
   if (count > kMaxWeights)
     return Status::error("'" + path + "': " + std::to_string(count) + " observers (corrupt file?)");
   for (size_t i = 0; i < data.inputs.size(); ++i)
-    if (Status s = readInput(r, i, hasGram, needGram, data.inputs[i]); s.failed())
+    if (Status s = readInput(r, i, hasGram, needGram, lazyGram, data.inputs[i]); s.failed())
       return s.failed() && s.message().rfind("'" + path, 0) == 0 ? s : Status::error("'" + path + "': " + s.message());
   if (r.left() != 0)
     return Status::error("'" + path + "': " + std::to_string(r.left()) + " unexpected bytes after the last observer");
+  data.path = path;
   out = std::move(data);
+  return Status::ok();
+}
+
+Status loadGram(const CalibrationData &data, const ObservedInput &in, std::vector<double> &storage,
+                const double *&gram) {
+  if (in.stats.hasGram()) {
+    gram = in.stats.gram.data();
+    return Status::ok();
+  }
+  if (in.gramOffset < 0)
+    return Status::error("the statistics of '" + in.name + "' have no X^T X");
+  const std::string &path = data.path;
+  File f(std::fopen(path.c_str(), "rb"));
+  const int64_t k = in.stats.channels, bytes = 4 * (k * (k + 1) / 2);
+  if (!f || std::fseek(f.get(), long(in.gramOffset), SEEK_SET) != 0)
+    return Status::error("cannot read X^T X of '" + in.name + "' from '" + path + "': " + std::strerror(errno));
+  // The file was checked when it was read; it may have changed since.
+  Reader r(f.get(), bytes, path);
+  storage.assign(k * k, 0.0);
+  if (Status s = readGram(r, k, in.stats.rows, "'" + in.name + "'", storage.data()); s.failed())
+    return s;
+  gram = storage.data();
   return Status::ok();
 }
 

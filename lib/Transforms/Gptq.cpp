@@ -71,7 +71,8 @@ private:
     if (calibStats.empty())
       return getOperation().emitError() << "lowbit-gptq: needs calibration statistics with X^T X (calib-stats=FILE)";
     auto data = std::make_shared<CalibrationData>();
-    if (Status status = readCalibrationFile(calibStats, /*needGram=*/true, *data); status.failed())
+    if (Status status = readCalibrationFile(calibStats, /*needGram=*/true, *data, /*lazyGram=*/true);
+        status.failed())
       return getOperation().emitError() << "lowbit-gptq: " << status.message();
     calibration_ = std::move(data);
     return success();
@@ -86,7 +87,7 @@ private:
     if (input->stats.channels != m.k)
       return m.op.emitError() << "lowbit-gptq: weight '" << name << "' has K = " << m.k << " but its calibrated input '"
                               << input->name << "' has " << input->stats.channels << " channels";
-    if (!input->stats.hasGram())
+    if (!input->hasGram())
       return m.op.emitError() << "lowbit-gptq: the statistics of '" << input->name << "' have no X^T X";
     return input;
   }
@@ -97,7 +98,12 @@ private:
     if (hessianInput_ == input)
       return &hessian_;
     hessianInput_ = nullptr;
-    if (Status status = quant::prepareGptqHessian(input->stats.gram.data(), input->stats.channels, options_, hessian_);
+    // X^T X left in the statistics file is read here, one input at a time.
+    std::vector<double> storage;
+    const double *gram = nullptr;
+    if (Status status = loadGram(*calibration_, *input, storage, gram); status.failed())
+      return m.op.emitError() << "lowbit-gptq: " << status.message();
+    if (Status status = quant::prepareGptqHessian(gram, input->stats.channels, options_, hessian_);
         status.failed())
       return m.op.emitError() << "lowbit-gptq: the Hessian of '" << input->name << "': " << status.message();
     hessianInput_ = input;
