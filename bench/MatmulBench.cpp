@@ -382,7 +382,7 @@ struct NamedFormat {
 
 std::vector<NamedFormat> allFormats() {
   std::vector<NamedFormat> v;
-  for (const char *name : {"q8_0", "q4_0", "q4_k", "q6_k", "q4_1", "q5_0", "q5_1", "iq4_nl", "q5_k", "q3_k", "q2_k", "tq2_0"})
+  for (const char *name : {"q8_0", "q4_0", "q4_k", "q6_k", "q4_1", "q5_0", "q5_1", "iq4_nl", "q5_k", "q3_k", "q2_k", "tq2_0", "iq4_xs", "tq1_0"})
     v.push_back({name, Format::blockFormat(*quant::parseFormatKind(name))});
   v.push_back({"int4_g32", Format::integer(4, Granularity::Group, 32)});
   v.push_back({"int4_g128", Format::integer(4, Granularity::Group, 128)});

@@ -794,6 +794,90 @@ struct IQ4_XSTraits {
   }
 };
 
+/// TQ1_0 (GGUF_SPEC.md): 256-element blocks of 54 bytes, qs[48], qh[4],
+/// fp16 d; 5 trits per byte of qs, 4 per byte of qh, trit t of byte b being
+/// ((b 3^t mod 256) 3) >> 8. Element 32t + m (t < 5) is trit t of qs[m];
+/// 160 + 16t + m trit t of qs[32 + m]; 240 + 4t + j trit t of qh[j]. Laid
+/// out like the nibble formats: lane l of w0 / w1 holds the first / second
+/// 16 elements of 32-block 4h + l, gathered from the block's bytes by one
+/// vpermb each with the power of 3 of each byte's trit; value d (t - 1).
+struct TQ1_0Traits {
+  static constexpr bool kHasMin = false;
+  static constexpr Perm kPerm = Perm::Nibble32;
+  static constexpr bool kShared = true;
+  static constexpr int kOffset = 1;
+  static constexpr int kGroupBytes = 27;
+
+  /// Per group half h and vector v: the source byte and the power of 3 of
+  /// each of the 64 bytes.
+  struct Tables {
+    Bytes64 source[2][2];
+    alignas(64) uint16_t power[2][2][32];
+  };
+  static const Tables &tables() {
+    static const Tables t = [] {
+      Tables t{};
+      constexpr uint16_t kPow3[5] = {1, 3, 9, 27, 81};
+      for (int e = 0; e < 256; ++e) {
+        int byte, trit;
+        if (e < 160) {
+          byte = e % 32, trit = e / 32;
+        } else if (e < 240) {
+          byte = 32 + (e - 160) % 16, trit = (e - 160) / 16;
+        } else {
+          byte = 48 + (e - 240) % 4, trit = (e - 240) / 4;
+        }
+        // Element e: group h = e / 128, block l = (e % 128) / 32, half v.
+        const int h = e / 128, l = (e % 128) / 32, v = (e % 32) / 16, pos = 16 * l + e % 16;
+        t.source[h][v].b[pos] = static_cast<uint8_t>(byte);
+        t.power[h][v][pos / 2] = kPow3[trit];
+      }
+      return t;
+    }();
+    return t;
+  }
+
+  const uint8_t *row;
+  int64_t rowBytes;
+  __m512i source[2][2], power[2][2];
+
+  TQ1_0Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+    const Tables &t = tables();
+    for (int h = 0; h < 2; ++h)
+      for (int v = 0; v < 2; ++v) {
+        source[h][v] = load64(t.source[h][v].b);
+        power[h][v] = load64(t.power[h][v]);
+      }
+  }
+
+  /// The trits of the bytes `src` picks from `raw`, each times its power.
+  static __m512i trits(__m512i raw, __m512i src, __m512i pow) {
+    const __m512i b = _mm512_permutexvar_epi8(src, raw);
+    // b 3^t mod 256 per byte: the low byte of each 16-bit product, and the
+    // high byte from the product of the high byte alone (no carry in).
+    const __m512i lo = _mm512_mullo_epi16(b, pow);
+    const __m512i hi = _mm512_mullo_epi16(_mm512_and_si512(b, _mm512_set1_epi16(static_cast<short>(0xff00))), pow);
+    const __m512i u = _mm512_mask_blend_epi8(0xAAAAAAAAAAAAAAAAull, lo, hi);
+    // (u 3) >> 8 = [u >= 86] + [u >= 171].
+    const __m512i one = _mm512_set1_epi8(1);
+    const __m512i t = _mm512_maskz_mov_epi8(_mm512_cmpge_epu8_mask(u, _mm512_set1_epi8(86)), one);
+    return _mm512_mask_add_epi8(t, _mm512_cmpge_epu8_mask(u, _mm512_set1_epi8(static_cast<char>(171))), t, one);
+  }
+
+  template <bool Tail = true> Unpacked load(int64_t g) const {
+    const int h = static_cast<int>(g & 1);
+    const uint8_t *p = row + 54 * (g >> 1);
+    // 54 bytes: a masked load never reads past the row.
+    const __m512i raw = _mm512_maskz_loadu_epi8((1ull << 54) - 1, p);
+    Unpacked u;
+    u.w0 = trits(raw, source[h][0], power[h][0]);
+    u.w1 = trits(raw, source[h][1], power[h][1]);
+    u.s0 = u.s1 = _mm512_set1_ps(halfToFloat(p + 52));
+    u.mv = _mm512_setzero_ps();
+    return u;
+  }
+};
+
 /// Q3_K (GGUF_SPEC.md): 256-element super-blocks of hmask[32], qs[64],
 /// scales[12] (16 6-bit scales), fp16 d; 16 sub-blocks of 16. Element
 /// 128h + 32j + l (l < 32) is (qs[32h + l] >> 2j) & 3, plus 4 when bit
@@ -1444,6 +1528,9 @@ bool avx512Kernel(const Format &f, MatmulKernel &out) {
     return true;
   case FormatKind::TQ2_0:
     out = kernelFor<TQ2_0Traits>("avx512vnni-tq2_0");
+    return true;
+  case FormatKind::TQ1_0:
+    out = kernelFor<TQ1_0Traits>("avx512vnni-tq1_0");
     return true;
   case FormatKind::Q5_K:
     out = kernelFor<Q5_KTraits>("avx512vnni-q5_k");
