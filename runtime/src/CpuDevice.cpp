@@ -22,6 +22,7 @@
 #include "kernels/KernelError.h"
 #include "kernels/Matmul.h"
 #include "kernels/MatmulF32.h"
+#include "kernels/x86/X86Matmul.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -197,6 +198,11 @@ public:
   }
   Status synchronize() override { return Status::ok(); }
   const lowbit_dispatch_context *dispatchContext() const override { return &context_.abi; }
+  void limitKernelsTo(const std::string &cpu) override {
+    // The family --cpu allows, or (LOWBIT_MATMUL_KERNELS unset) no more
+    // than the host has: selectKernel takes the lesser.
+    context_.abi.matmul = kernels::matmulWithin(kernels::x86::kernelLimitForCpu(cpu));
+  }
   std::string takeKernelError() override {
     std::string message = errors_.message();
     errors_.clear();

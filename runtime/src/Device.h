@@ -105,6 +105,9 @@ public:
   /// The first failure a kernel reported under this stream's context since
   /// the last call ("" if none), and forgets it.
   virtual std::string takeKernelError() = 0;
+  /// Limits the runtime's kernels to what code compiled for `cpu` (the
+  /// artifact's --cpu) may use; devices without such kernels ignore it.
+  virtual void limitKernelsTo(const std::string &cpu) { (void)cpu; }
 };
 
 class Device {

@@ -269,6 +269,7 @@ lowbit_status lowbit_session_create(lowbit_model *model, const lowbit_session_op
   if (Status st = model->device->createStream(static_cast<unsigned>(threads), s->stream); st.failed())
     return fail(LOWBIT_ERROR_RUNTIME, st.message());
   const Manifest &m = model->artifact->manifest();
+  s->stream->limitKernelsTo(m.cpu);
   s->inputs.resize(m.inputs.size());
   const uint8_t *weights = model->artifact->parsed().weights;
   for (const WeightInfo &w : m.weights) {

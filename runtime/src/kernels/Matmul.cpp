@@ -203,13 +203,15 @@ void runGroup(void *arg, int64_t group) {
 
 } // namespace
 
-MatmulKernel selectMatmulKernel(const Format &format) {
+MatmulKernel selectMatmulKernel(const Format &format) { return selectMatmulKernel(format, x86::KernelChoice::Best); }
+
+MatmulKernel selectMatmulKernel(const Format &format, x86::KernelChoice limit) {
   // W8A8 rounds the activations per token: its own kernels (MatmulW8A8.h).
   if (format.activations == quant::Activations::Int8PerToken)
     return w8a8::selectKernel(format);
   // Tuned kernels go first (each checks the CPU); the portable ones cover the
   // rest.
-  if (MatmulKernel fast; x86::selectKernel(format, fast))
+  if (MatmulKernel fast; x86::selectKernel(format, fast, limit))
     return fast;
   if (quant::isBlockFormat(format.kind))
     return {"generic-block", blockRows};
@@ -218,9 +220,47 @@ MatmulKernel selectMatmulKernel(const Format &format) {
   return {"generic-uniform", uniformRows};
 }
 
+namespace {
+int32_t matmulImpl(const lowbit_dispatch_context *ctx, uint64_t formatWord, const float *x, const void *w,
+                   const float *scales, const int32_t *zeroPoints, const float *mins, const float *codebooks,
+                   const float *bias, float *y, int64_t M, int64_t N, int64_t K, x86::KernelChoice limit);
+
+template <x86::KernelChoice Limit>
+int32_t matmulLimited(const lowbit_dispatch_context *ctx, uint64_t formatWord, const float *x, const void *w,
+                      const float *scales, const int32_t *zeroPoints, const float *mins, const float *codebooks,
+                      const float *bias, float *y, int64_t M, int64_t N, int64_t K) {
+  return matmulImpl(ctx, formatWord, x, w, scales, zeroPoints, mins, codebooks, bias, y, M, N, K, Limit);
+}
+} // namespace
+
 int32_t matmul(const lowbit_dispatch_context *ctx, uint64_t formatWord, const float *x, const void *w,
                const float *scales, const int32_t *zeroPoints, const float *mins, const float *codebooks,
                const float *bias, float *y, int64_t M, int64_t N, int64_t K) {
+  return matmulImpl(ctx, formatWord, x, w, scales, zeroPoints, mins, codebooks, bias, y, M, N, K,
+                    x86::KernelChoice::Best);
+}
+
+lowbit_matmul_fn matmulWithin(x86::KernelChoice limit) {
+  using C = x86::KernelChoice;
+  switch (limit) {
+  case C::Best:
+    return matmul;
+  case C::Avx512Vnni:
+    return matmulLimited<C::Avx512Vnni>;
+  case C::AvxVnni:
+    return matmulLimited<C::AvxVnni>;
+  case C::Avx2:
+    return matmulLimited<C::Avx2>;
+  case C::Portable:
+    return matmulLimited<C::Portable>;
+  }
+  return matmul;
+}
+
+namespace {
+int32_t matmulImpl(const lowbit_dispatch_context *ctx, uint64_t formatWord, const float *x, const void *w,
+                   const float *scales, const int32_t *zeroPoints, const float *mins, const float *codebooks,
+                   const float *bias, float *y, int64_t M, int64_t N, int64_t K, x86::KernelChoice limit) {
   std::optional<Format> format = quant::decodeFormat(formatWord);
   if (!format)
     return failWith(ctx, "format word " + std::to_string(formatWord) + " is not a valid format");
@@ -251,7 +291,7 @@ int32_t matmul(const lowbit_dispatch_context *ctx, uint64_t formatWord, const fl
   if (format->kind == FormatKind::Codebook && !codebooks)
     return failWith(ctx, quant::toString(*format) + " needs codebooks");
 
-  const MatmulKernel kernel = selectMatmulKernel(*format);
+  const MatmulKernel kernel = selectMatmulKernel(*format, limit);
   // A short last group: the rows are packed padded to whole groups
   // (quant::paddedRowLength), so every kernel runs on the padded K against
   // activations padded with zeros, which the padding codes multiply.
@@ -288,5 +328,6 @@ int32_t matmul(const lowbit_dispatch_context *ctx, uint64_t formatWord, const fl
     ctx->parallel_for(ctx->pool, groups, runGroup, &job);
   return 0;
 }
+} // namespace
 
 } // namespace lowbit::runtime::kernels

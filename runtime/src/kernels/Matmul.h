@@ -65,8 +65,14 @@ struct MatmulKernel {
   bool int8Activations = false;
 };
 
+namespace x86 {
+enum class KernelChoice;
+} // namespace x86
+
 /// The row kernel for this format on this CPU.
 MatmulKernel selectMatmulKernel(const quant::Format &format);
+/// The same within an artifact's kernel limit (x86::kernelLimitForCpu).
+MatmulKernel selectMatmulKernel(const quant::Format &format, x86::KernelChoice limit);
 
 /// The lowbit_matmul_fn: checks the operands, then spreads the output rows
 /// over ctx's parallel_for (or runs them inline when ctx is null). Returns 0,
@@ -76,6 +82,11 @@ MatmulKernel selectMatmulKernel(const quant::Format &format);
 int32_t matmul(const lowbit_dispatch_context *ctx, uint64_t format, const float *x, const void *w,
                const float *scales, const int32_t *zeroPoints, const float *mins, const float *codebooks,
                const float *bias, float *y, int64_t M, int64_t N, int64_t K);
+
+/// matmul with its tuned kernels within `limit` (selectMatmulKernel's): the
+/// lowbit_matmul_fn the CPU stream gives code compiled for a CPU with that
+/// limit (x86::kernelLimitForCpu of the artifact's --cpu).
+lowbit_matmul_fn matmulWithin(x86::KernelChoice limit);
 
 } // namespace lowbit::runtime::kernels
 

@@ -193,6 +193,69 @@ TEST(X86KernelChoice, ParsesTheEnvironmentValues) {
   EXPECT_EQ(kernels::x86::parseKernelChoice("avx2"), KernelChoice::Avx2);
 }
 
+TEST(X86KernelChoice, TheArtifactsCpuLimitsTheFamily) {
+  using kernels::x86::kernelLimitForCpu;
+  EXPECT_EQ(kernelLimitForCpu("znver4"), KernelChoice::Avx512Vnni);
+  EXPECT_EQ(kernelLimitForCpu("icelake-server"), KernelChoice::Avx512Vnni);
+  EXPECT_EQ(kernelLimitForCpu("alderlake"), KernelChoice::AvxVnni);
+  EXPECT_EQ(kernelLimitForCpu("x86-64-v3"), KernelChoice::Avx2);
+  EXPECT_EQ(kernelLimitForCpu("znver3"), KernelChoice::Avx2);
+  // AVX-512 without VNNI or VBMI: the 256-bit kernels.
+  EXPECT_EQ(kernelLimitForCpu("x86-64-v4"), KernelChoice::Avx2);
+  EXPECT_EQ(kernelLimitForCpu("cascadelake"), KernelChoice::Avx2);
+  EXPECT_EQ(kernelLimitForCpu("x86-64"), KernelChoice::Portable);
+  EXPECT_EQ(kernelLimitForCpu("no-such-cpu"), KernelChoice::Best);
+}
+
+TEST_P(X86MatmulTest, TheLimitCapsTheFamilyUnlessTheEnvironmentChooses) {
+  const Format q4 = Format::blockFormat(FormatKind::Q4_0);
+  kernels::MatmulKernel k, limited;
+  ASSERT_TRUE(kernels::x86::isaKernel(isa_, q4, k));
+  // With the choice Best, the limit picks this family when the CPU has no
+  // faster one allowed; above it, the limit has no effect.
+  kernels::x86::setKernelChoice(KernelChoice::Best);
+  ASSERT_TRUE(kernels::x86::selectKernel(q4, limited, choice()));
+  EXPECT_EQ(std::string(limited.name), k.name);
+  EXPECT_FALSE(kernels::x86::selectKernel(q4, limited, KernelChoice::Portable));
+  EXPECT_EQ(kernels::selectMatmulKernel(q4, KernelChoice::Portable).name, std::string("generic-block"));
+  ASSERT_TRUE(kernels::x86::selectKernel(q4, limited, KernelChoice::Best));
+  kernels::MatmulKernel best;
+  ASSERT_TRUE(kernels::x86::tunedKernel(q4, best));
+  EXPECT_EQ(std::string(limited.name), best.name);
+  // An explicit family in the environment wins over the limit.
+  kernels::x86::setKernelChoice(choice());
+  ASSERT_TRUE(kernels::x86::selectKernel(q4, limited, KernelChoice::Portable));
+  EXPECT_EQ(std::string(limited.name), k.name);
+}
+
+TEST_P(X86MatmulTest, AStreamForAnArtifactsCpuRunsItsFamily) {
+  // x86-64-v3 allows the AVX2 kernels only: the stream's matmul must give
+  // exactly what the AVX2 family gives, whatever faster family this CPU has.
+  if (isa_ != Isa::Avx2)
+    GTEST_SKIP() << "one family is enough";
+  std::unique_ptr<Stream> limited;
+  ASSERT_TRUE(device_->createStream(3, limited).isOk());
+  limited->limitKernelsTo("x86-64-v3");
+  std::mt19937 rng(11);
+  const Format f = Format::blockFormat(FormatKind::Q4_K);
+  const int64_t M = 1, N = 21, K = 512;
+  const Packed p = pack(f, N, K, rng);
+  std::vector<float> x(M * K), bias(N, 0.f);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (float &v : x)
+    v = normal(rng);
+  const std::vector<float> avx2 = run(true, ctx(), f, p, x, bias, M, N, K);
+  kernels::x86::setKernelChoice(KernelChoice::Best);
+  std::vector<float> y(M * N, NAN);
+  ASSERT_EQ(limited->dispatchContext()->matmul(limited->dispatchContext(), quant::encodeFormat(f), x.data(),
+                                               p.codes.data(), nullptr, nullptr, nullptr, nullptr, bias.data(),
+                                               y.data(), M, N, K),
+            0);
+  EXPECT_EQ(std::memcmp(y.data(), avx2.data(), y.size() * sizeof(float)), 0);
+  EXPECT_EQ(limited->dispatchContext()->matmul, kernels::matmulWithin(KernelChoice::Avx2));
+  EXPECT_EQ(stream_->dispatchContext()->matmul, &kernels::matmul);
+}
+
 TEST_P(X86MatmulTest, ExactActivationsMatchTheReference) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> level(-127, 127), exponent(-6, 3);

@@ -1648,6 +1648,71 @@ KernelChoice kernelChoice() { return static_cast<KernelChoice>(choiceFlag().load
 
 void setTunedKernelsEnabled(bool enabled) { setKernelChoice(enabled ? KernelChoice::Best : KernelChoice::Portable); }
 
+namespace {
+/// Families by capability (Portable 0 ... Best: no limit).
+int rankOf(KernelChoice c) {
+  switch (c) {
+  case KernelChoice::Portable:
+    return 0;
+  case KernelChoice::Avx2:
+    return 1;
+  case KernelChoice::AvxVnni:
+    return 2;
+  case KernelChoice::Avx512Vnni:
+    return 3;
+  case KernelChoice::Best:
+    return 4;
+  }
+  return 4;
+}
+} // namespace
+
+KernelChoice kernelLimitForCpu(std::string_view cpu) {
+  // LLVM's x86 CPU names (llvm/TargetParser/X86TargetParser.def), by the
+  // features the families need; aliases and older CPUs without AVX2 below.
+  static constexpr struct {
+    const char *cpu;
+    KernelChoice limit;
+  } kTable[] = {
+      {"x86-64", KernelChoice::Portable},        {"x86-64-v2", KernelChoice::Portable},
+      {"nehalem", KernelChoice::Portable},       {"westmere", KernelChoice::Portable},
+      {"sandybridge", KernelChoice::Portable},   {"ivybridge", KernelChoice::Portable},
+      {"btver2", KernelChoice::Portable},        {"x86-64-v3", KernelChoice::Avx2},
+      {"haswell", KernelChoice::Avx2},           {"broadwell", KernelChoice::Avx2},
+      {"skylake", KernelChoice::Avx2},           {"skylake-avx512", KernelChoice::Avx2},
+      {"cascadelake", KernelChoice::Avx2},       {"cooperlake", KernelChoice::Avx2},
+      {"cannonlake", KernelChoice::Avx2},        {"x86-64-v4", KernelChoice::Avx2},
+      {"znver1", KernelChoice::Avx2},            {"znver2", KernelChoice::Avx2},
+      {"znver3", KernelChoice::Avx2},            {"alderlake", KernelChoice::AvxVnni},
+      {"raptorlake", KernelChoice::AvxVnni},     {"meteorlake", KernelChoice::AvxVnni},
+      {"arrowlake", KernelChoice::AvxVnni},      {"lunarlake", KernelChoice::AvxVnni},
+      {"gracemont", KernelChoice::AvxVnni},      {"sierraforest", KernelChoice::AvxVnni},
+      {"grandridge", KernelChoice::AvxVnni},     {"icelake-client", KernelChoice::Avx512Vnni},
+      {"icelake-server", KernelChoice::Avx512Vnni}, {"tigerlake", KernelChoice::Avx512Vnni},
+      {"rocketlake", KernelChoice::Avx512Vnni},  {"sapphirerapids", KernelChoice::Avx512Vnni},
+      {"emeraldrapids", KernelChoice::Avx512Vnni}, {"graniterapids", KernelChoice::Avx512Vnni},
+      {"znver4", KernelChoice::Avx512Vnni},      {"znver5", KernelChoice::Avx512Vnni},
+  };
+  for (const auto &entry : kTable)
+    if (cpu == entry.cpu)
+      return entry.limit;
+  return KernelChoice::Best;
+}
+
+bool selectKernel(const Format &format, MatmulKernel &out, KernelChoice limit) {
+  if (kernelChoice() != KernelChoice::Best)
+    return selectKernel(format, out);
+  const int rank = rankOf(limit);
+  for (Isa isa : {Isa::Avx512Vnni, Isa::AvxVnni, Isa::Avx2}) {
+    const KernelChoice family = isa == Isa::Avx512Vnni ? KernelChoice::Avx512Vnni
+                                : isa == Isa::AvxVnni  ? KernelChoice::AvxVnni
+                                                       : KernelChoice::Avx2;
+    if (rankOf(family) <= rank && isaKernel(isa, format, out))
+      return true;
+  }
+  return false;
+}
+
 bool selectKernel(const Format &format, MatmulKernel &out) {
   switch (kernelChoice()) {
   case KernelChoice::Best:

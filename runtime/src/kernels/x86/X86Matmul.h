@@ -38,6 +38,8 @@
 
 #include "kernels/Matmul.h"
 
+#include <string_view>
+
 namespace lowbit::runtime::kernels::x86 {
 
 /// The x86 kernel families, fastest first. Each needs its CPU features
@@ -59,6 +61,21 @@ enum class KernelChoice { Best, Avx512Vnni, AvxVnni, Avx2, Portable };
 /// allows on this CPU and returns true, or returns false (the portable
 /// kernel then runs). See docs/PERFORMANCE.md, "Numerics".
 bool selectKernel(const quant::Format &format, MatmulKernel &out);
+
+/// The same under an artifact's limit (kernelLimitForCpu): with the choice
+/// Best, the fastest family this CPU has that is not above `limit` (Best:
+/// no limit; Portable: none); an explicit LOWBIT_MATMUL_KERNELS family (or
+/// setKernelChoice) wins over the limit.
+bool selectKernel(const quant::Format &format, MatmulKernel &out, KernelChoice limit);
+
+/// The most capable family code compiled for `cpu` (lowbit-compile --cpu,
+/// as the artifact's manifest records it) may use: the families need
+/// AVX-512 F/BW/VL/DQ + VNNI + VBMI, AVX2 + AVX-VNNI, or AVX2 (with FMA,
+/// F16C, BMI2), so e.g. "x86-64-v3" and "znver3" give Avx2, "alderlake"
+/// AvxVnni, "znver4" and "icelake-server" Avx512Vnni, "x86-64-v4" (no VNNI)
+/// and "cascadelake" (no VBMI) Avx2, "x86-64" Portable. Best (no limit) for
+/// names not in the table (the runtime then takes what the host has).
+KernelChoice kernelLimitForCpu(std::string_view cpu);
 
 /// Sets the choice for the whole process (tests, benchmarks); the initial
 /// one comes from LOWBIT_MATMUL_KERNELS (unknown values: Best).
