@@ -202,6 +202,8 @@ std::string toString(const Format &f) {
     s += ", asym";
   else if (f.offset == Offset::Min)
     s += ", min";
+  if (f.activations == Activations::Int8PerToken)
+    s += ", a8";
   return s;
 }
 
@@ -211,8 +213,6 @@ namespace lowbit::quant {
 
 std::optional<Format> formatFromName(std::string_view head) {
   if (head.size() == 4 && head.substr(0, 3) == "int" && head[3] >= '0' && head[3] <= '9')
-  if (f.activations == Activations::Int8PerToken)
-    s += ", a8";
     return Format::integer(head[3] - '0');
   std::optional<FormatKind> kind = parseFormatKind(head);
   if (!kind || *kind == FormatKind::Int)
@@ -249,6 +249,8 @@ std::string applyFormatOption(Format &f, std::string_view key, std::optional<int
     f.offset = Offset::ZeroPoint;
   } else if (key == "min") {
     f.offset = Offset::Min;
+  } else if (key == "a8") {
+    f.activations = Activations::Int8PerToken;
   } else {
     f.granularity = key == "per_tensor" ? Granularity::Tensor : Granularity::Channel;
     f.groupSize = 0;
@@ -258,8 +260,6 @@ std::string applyFormatOption(Format &f, std::string_view key, std::optional<int
 
 namespace {
 std::string_view trim(std::string_view s) {
-  } else if (key == "a8") {
-    f.activations = Activations::Int8PerToken;
   while (!s.empty() && s.front() == ' ')
     s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ')
