@@ -208,7 +208,7 @@ MatmulKernel selectMatmulKernel(const Format &format) { return selectMatmulKerne
 MatmulKernel selectMatmulKernel(const Format &format, x86::KernelChoice limit) {
   // W8A8 rounds the activations per token: its own kernels (MatmulW8A8.h).
   if (format.activations == quant::Activations::Int8PerToken)
-    return w8a8::selectKernel(format);
+    return w8a8::selectKernel(format, limit);
   // Tuned kernels go first (each checks the CPU); the portable ones cover the
   // rest.
   if (MatmulKernel fast; x86::selectKernel(format, fast, limit))

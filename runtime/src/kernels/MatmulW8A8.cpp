@@ -115,25 +115,20 @@ void prepare(const lowbit_dispatch_context *ctx, const MatmulArgs &a, void *buff
 // (every W8A8 kernel gives the same bits), not a kernel's approximation.
 MatmulKernel portableKernel() { return {"w8a8-portable", portableRows, preparedBytes, prepare}; }
 
-MatmulKernel selectKernel(const quant::Format &) {
+MatmulKernel selectKernel(const quant::Format &, x86::KernelChoice limit) {
+  using C = x86::KernelChoice;
   MatmulKernel fast;
-  switch (x86::kernelChoice()) {
-  case x86::KernelChoice::Best:
-    if (x86::w8a8Avx512Kernel(fast) || x86::w8a8Avx2Kernel(fast))
+  const C choice = x86::kernelChoice();
+  if (choice != C::Best) { // one family, as LOWBIT_MATMUL_KERNELS names it
+    if ((choice == C::Avx512Vnni && x86::w8a8Avx512Kernel(fast)) || (choice == C::Avx2 && x86::w8a8Avx2Kernel(fast)))
       return fast;
-    break;
-  case x86::KernelChoice::Avx512Vnni:
-    if (x86::w8a8Avx512Kernel(fast))
-      return fast;
-    break;
-  case x86::KernelChoice::Avx2:
-    if (x86::w8a8Avx2Kernel(fast))
-      return fast;
-    break;
-  case x86::KernelChoice::AvxVnni: // no AVX-VNNI W8A8 kernel: portable
-  case x86::KernelChoice::Portable:
-    break;
+    return portableKernel();
   }
+  // The fastest kernel not above the artifact's limit (Best: none).
+  if ((limit == C::Best || limit == C::Avx512Vnni) && x86::w8a8Avx512Kernel(fast))
+    return fast;
+  if (limit != C::Portable && x86::w8a8Avx2Kernel(fast))
+    return fast;
   return portableKernel();
 }
 

@@ -28,6 +28,7 @@
 #define LOWBIT_RUNTIME_KERNELS_MATMULW8A8_H
 
 #include "kernels/Matmul.h"
+#include "kernels/x86/X86Matmul.h"
 
 namespace lowbit::runtime::kernels::w8a8 {
 
@@ -64,9 +65,11 @@ void prepare(const lowbit_dispatch_context *ctx, const MatmulArgs &args, void *b
 
 /// The kernel for an Int8PerToken format on this CPU, following
 /// LOWBIT_MATMUL_KERNELS (x86::kernelChoice): "portable" gives the portable
-/// kernel, "avx512" the AVX-512 VNNI one, "avx2" the AVX2 one (each falls back
-/// to the portable kernel where the CPU lacks it), the default the fastest.
-MatmulKernel selectKernel(const quant::Format &format);
+/// kernel, "avx512" the AVX-512 VNNI one, "avx2" the AVX2 one ("avxvnni" and
+/// a family the CPU lacks: the portable one); by default the fastest this CPU
+/// has that is not above `limit` (an artifact's --cpu, as x86::selectKernel
+/// takes it). Every choice gives the same bits.
+MatmulKernel selectKernel(const quant::Format &format, x86::KernelChoice limit = x86::KernelChoice::Best);
 
 /// The portable kernel (tests compare the others with it).
 MatmulKernel portableKernel();

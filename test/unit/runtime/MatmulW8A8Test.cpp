@@ -196,6 +196,14 @@ TEST(MatmulW8A8, SelectionFollowsTheKernelChoice) {
   kernels::MatmulKernel fast;
   if (kernels::x86::w8a8Avx512Kernel(fast))
     EXPECT_STREQ(kernels::selectMatmulKernel(w8a8Format()).name, "w8a8-avx512vnni");
+  // An artifact's --cpu limit caps the family (x86::selectKernel's rule).
+  if (kernels::x86::w8a8Avx2Kernel(fast))
+    EXPECT_STREQ(kernels::selectMatmulKernel(w8a8Format(), KernelChoice::Avx2).name, "w8a8-avx2");
+  EXPECT_STREQ(kernels::selectMatmulKernel(w8a8Format(), KernelChoice::Portable).name, "w8a8-portable");
+  kernels::x86::setKernelChoice(KernelChoice::Avx2); // an explicit family wins over the limit
+  if (kernels::x86::w8a8Avx2Kernel(fast))
+    EXPECT_STREQ(kernels::selectMatmulKernel(w8a8Format(), KernelChoice::Portable).name, "w8a8-avx2");
+  kernels::x86::setKernelChoice(KernelChoice::Best);
   // Plain int8 (float activations) keeps its own kernels.
   EXPECT_STRNE(std::string(kernels::selectMatmulKernel(Format::integer(8)).name).substr(0, 4).c_str(), "w8a8");
   kernels::x86::setKernelChoice(saved);
