@@ -12,6 +12,7 @@
 #include "kernels/MatmulW8A8.h"
 #include "kernels/x86/X86Matmul.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -199,6 +200,52 @@ void tileAvx2(const MatmulArgs &a, const w8a8::Prepared &p, int64_t n, int64_t m
   }
 }
 
+/// w8a8::quantizeRow's bits, 8 lanes at a time (the last K % 8 values in
+/// scalar code with the same operations).
+int32_t quantizeRowAvx2(const float *x, int64_t K, int8_t *q, float &scale) {
+  const __m256 signMask = _mm256_set1_ps(-0.f);
+  __m256 amax = _mm256_setzero_ps(), nan = _mm256_setzero_ps();
+  const int64_t full = K / 8 * 8;
+  for (int64_t k = 0; k < full; k += 8) {
+    const __m256 v = _mm256_loadu_ps(x + k);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    amax = _mm256_max_ps(amax, _mm256_andnot_ps(signMask, v));
+  }
+  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+  float a = _mm_cvtss_f32(m4);
+  bool hasNan = _mm256_movemask_ps(nan) != 0;
+  for (int64_t k = full; k < K; ++k) {
+    a = std::max(a, std::fabs(x[k]));
+    hasNan |= x[k] != x[k];
+  }
+  if (hasNan || !(a < INFINITY) || a == 0.f)
+    return w8a8::quantizeRow(x, K, q, scale); // the rare rows, as the portable code says
+  const float invScalar = 127.f / a;
+  const __m256 inv = _mm256_set1_ps(invScalar), lo = _mm256_set1_ps(-127.f), hi = _mm256_set1_ps(127.f);
+  __m256i sum = _mm256_setzero_si256();
+  for (int64_t k = 0; k < full; k += 8) {
+    const __m256 r = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + k), inv),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m256i i = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, lo), hi));
+    const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i *>(q + k), _mm_packs_epi16(i16, i16));
+    sum = _mm256_add_epi32(sum, i);
+  }
+  int32_t total = sumLanes(sum);
+  for (int64_t k = full; k < K; ++k) {
+    q[k] = static_cast<int8_t>(std::min(std::max(std::nearbyint(x[k] * invScalar), -127.f), 127.f));
+    total += q[k];
+  }
+  scale = a / 127.f;
+  return total;
+}
+
+void prepareAvx2(const lowbit_dispatch_context *ctx, const MatmulArgs &a, void *buffer) {
+  w8a8::prepareRows(ctx, a, buffer, quantizeRowAvx2);
+}
+
 void rowsAvx2(const MatmulArgs &a, int64_t n0, int64_t n1, float *) {
   const w8a8::Prepared p = w8a8::view(a);
   forTiles(
@@ -226,7 +273,7 @@ bool w8a8Avx512Kernel(MatmulKernel &out) {
 bool w8a8Avx2Kernel(MatmulKernel &out) {
   if (!hasIsa(Isa::Avx2))
     return false;
-  out = {"w8a8-avx2", rowsAvx2, w8a8::preparedBytes, w8a8::prepare};
+  out = {"w8a8-avx2", rowsAvx2, w8a8::preparedBytes, prepareAvx2};
   return true;
 }
 
