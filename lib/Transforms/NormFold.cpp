@@ -72,9 +72,9 @@ void foldIntoGamma(OpOperand *gamma, ArrayRef<float> scales, StringRef blobName)
   OpBuilder b(gamma->getOwner());
   auto type = cast<RankedTensorType>(constant.getType());
   ArrayRef<char> bytes(reinterpret_cast<const char *>(g.data()), g.size() * sizeof(float));
-  gamma->set(arith::ConstantOp::create(
-      b, constant.getLoc(),
-      DenseResourceElementsAttr::get(type, blobName, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)))));
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float));
+  auto attr = DenseResourceElementsAttr::get(type, blobName, std::move(blob));
+  gamma->set(arith::ConstantOp::create(b, constant.getLoc(), attr));
 }
 
 std::string whyNotFoldable(Value input, ArrayRef<WeightMatmul> group, OpOperand *gamma,

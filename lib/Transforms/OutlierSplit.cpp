@@ -60,8 +60,8 @@ namespace {
 template <typename T>
 Value blobConstant(OpBuilder &b, Location loc, RankedTensorType type, ArrayRef<T> values, StringRef name) {
   ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(T));
-  return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(type, name, HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(T))));
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(T));
+  return arith::ConstantOp::create(b, loc, DenseResourceElementsAttr::get(type, name, std::move(blob)));
 }
 
 /// tensor.empty shaped like `like` but with `last` as its last dimension.

@@ -143,7 +143,8 @@ TEST(MatmulW8A8, EveryKernelIsExactAgainstTheIntModel) {
                      " K=" + std::to_string(K) + (withBias ? " bias" : ""));
         const std::vector<float> got = runKernel(kernel, c, withBias);
         for (size_t i = 0; i < want.size(); ++i)
-          ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0) << "y[" << i << "] " << got[i] << " vs " << want[i];
+          ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+              << "y[" << i << "] " << got[i] << " vs " << want[i];
       }
     }
   }
