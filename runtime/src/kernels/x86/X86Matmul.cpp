@@ -519,10 +519,8 @@ struct Q8_0Traits {
       // First halves (bytes 2..17, 36..51, 70..85, 104..119 of the group)
       // from z0 = p[0, 64) and z1 = p[64, 128); second halves (18..33,
       // 52..67, 86..101, 120..135) from the same two, but for bytes
-      // 128..135, which come from an 8-byte load (tail index; the 64 bytes
-      // of the group's cache lines are read once, not by four overlapping
-      // loads: those ran q8_0 decode from DRAM at 2/3 of the 256-bit
-      // kernels' speed).
+      // 128..135, which come from an 8-byte load (tail index): the group's
+      // bytes are loaded once, not by four overlapping 64-byte loads.
       t.first = makeIndex([](int r) { return 34 * (r / 16) + 2 + r % 16; });
       t.second = makeIndex([](int r) { return std::min(34 * (r / 16) + 18 + r % 16, 127); });
       t.tail = makeIndex([](int r) { return std::max(34 * (r / 16) + 18 + r % 16 - 128, 0); });
