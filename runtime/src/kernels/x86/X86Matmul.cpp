@@ -602,6 +602,18 @@ template <unsigned Bits, Offset Off> struct IntTraits {
   }
   bool oneEntryPerGroup() const { return groupSize == 0 || groupSize % kGroup == 0; }
 
+  /// Prefetches the side-array entries of group g of the row `rows` below
+  /// this one: the decode's rows interleave their side arrays too, and int4
+  /// group 32's (a quarter of its bytes) then missed the hardware prefetcher.
+  void prefetchSide(int64_t g, int64_t rows) const {
+    const int64_t e = groupSize == 32 ? 4 * g : groupSize == 64 ? 2 * g : entryOf(g), at = rows * entries + e;
+    _mm_prefetch(reinterpret_cast<const char *>(scales + at), _MM_HINT_T0);
+    if (mins)
+      _mm_prefetch(reinterpret_cast<const char *>(mins + at), _MM_HINT_T0);
+    if (zeroPoints)
+      _mm_prefetch(reinterpret_cast<const char *>(zeroPoints + at), _MM_HINT_T0);
+  }
+
   /// The side-array values of the group's 4 blocks, in slots 0..3.
   template <typename T> __m128i side4(const T *values, int64_t g) const {
     if (oneEntryPerGroup()) {
@@ -1345,6 +1357,11 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   }
 }
 
+/// Formats with side arrays (IntTraits) prefetch them with the rows.
+template <class F, class = void> struct HasSidePrefetch : std::false_type {};
+template <class F>
+struct HasSidePrefetch<F, std::void_t<decltype(std::declval<const F &>().prefetchSide(0, 0))>> : std::true_type {};
+
 /// Weight rows n, n + 1, ... n + NR - 1.
 template <class F, int... J>
 std::array<F, sizeof...(J)> rowsAt(const MatmulArgs &a, int64_t n, std::integer_sequence<int, J...>) {
@@ -1374,6 +1391,9 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
     for (int j = 0; j < NR; ++j)
       for (int line = 0; line < kLines; ++line)
         _mm_prefetch(ahead + j * a.rowBytes + g * step + 64 * line, _MM_HINT_T0);
+    if constexpr (HasSidePrefetch<F>::value)
+      for (int j = 0; j < NR; ++j)
+        w[j].prefetchSide(g, NR);
     const uint8_t *rec = act + g * kDecodeRecord;
     const __m512i x0 = load64(rec), x1 = load64(rec + 64);
     // Formats without a fixed offset (mins, zero points, Q4_K) start at 0.
