@@ -33,13 +33,20 @@ U16 = 2.0 ** -11  # fp16 unit roundoff (the block formats' scales are fp16)
 
 
 def blocks(w, size):
-    """[n, k] -> [n, k / size, size]."""
-    return w.reshape(w.shape[0], -1, size)
+    """[n, k] -> [n, ceil(k / size), size]. A short last group (an int or
+    ternary group that does not divide k, FORMATS.md) is padded with NaN,
+    which the nan-reductions of those formats' bounds skip: its statistics
+    are those of its real weights, as the quantizer's are."""
+    n, k = w.shape
+    pad = -k % size
+    if pad:
+        w = np.concatenate([w, np.full((n, pad), np.nan)], axis=1)
+    return w.reshape(n, -1, size)
 
 
-def spread(per_block, size):
-    """[n, groups] -> [n, groups * size]."""
-    return np.repeat(per_block, size, axis=1)
+def spread(per_block, size, k=None):
+    """[n, groups] -> [n, groups * size], cut to k columns."""
+    return np.repeat(per_block, size, axis=1)[:, :k]
 
 
 def weight_bound(fmt, w):
@@ -116,22 +123,24 @@ def weight_bound(fmt, w):
         bits, g = kind["bits"], kind["granularity"]
         size = k * n if g == "tensor" else k if g == "channel" else kind["group"]
         b = w.reshape(1, 1, -1) if g == "tensor" else blocks(w, size)
-        amax, lo, hi = np.abs(b).max(2), b.min(2), b.max(2)
+        amax, lo, hi = np.nanmax(np.abs(b), 2), np.nanmin(b, 2), np.nanmax(b, 2)
         if kind["offset"] == "none":
             half = 2 ** (bits - 1)
             s1, clip = amax / (half - 1), amax * (1 - 0.70 * (half - 1) / half)
         else:
             rng_ = np.maximum(hi, 0) - np.minimum(lo, 0) if kind["offset"] == "zero_point" else hi - lo
             s1, clip = rng_ / (2 ** bits - 1), 0.30 * rng_
+        # A short group has fewer weights than `size`: the sqrt(size) term
+        # only grows, so the bound still holds.
         e = np.minimum(s1 / 2 + clip, np.sqrt(size) * s1 / 2) * (1 + 1e-5)
-        return np.full((n, k), e[0, 0]) if g == "tensor" else spread(e, size)
+        return np.full((n, k), e[0, 0]) if g == "tensor" else spread(e, size, k)
     if k_ == "ternary":
         g = kind["granularity"]
         size = k * n if g == "tensor" else k if g == "channel" else kind["group"]
         b = w.reshape(1, 1, -1) if g == "tensor" else blocks(w, size)
-        absmean, amax = np.abs(b).mean(2), np.abs(b).max(2)
+        absmean, amax = np.nanmean(np.abs(b), 2), np.nanmax(np.abs(b), 2)
         e = np.maximum(0.8 * absmean, amax - 0.6 * absmean) * (1 + 1e-5)
-        return np.full((n, k), e[0, 0]) if g == "tensor" else spread(e, size)
+        return np.full((n, k), e[0, 0]) if g == "tensor" else spread(e, size, k)
     # K-quants and IQ4.
     sub = {"q2_k": 16, "q3_k": 16, "q4_k": 32, "q5_k": 32, "q6_k": 16, "iq4_nl": 32, "iq4_xs": 32}[k_]
     bits = {"q2_k": 2, "q3_k": 3, "q4_k": 4, "q5_k": 5, "q6_k": 6}.get(k_, 4)

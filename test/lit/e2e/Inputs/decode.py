@@ -166,6 +166,24 @@ def unpack_codes(raw, count, bits):
     return (bitsarr.astype(np.int64) << np.arange(bits)).sum(axis=2)
 
 
+def padded_length(f, k):
+    """Codes per packed row: K rounded up to whole groups (FORMATS.md: the
+    last group may be shorter; the row is packed as if it were whole)."""
+    g = f["group"] if f["granularity"] == "group" else 0
+    return -(-k // g) * g if g else k
+
+
+def side_view(f, a, n, k):
+    """[n, k] view of a side array of [n, groups] (or a scalar): column j
+    takes its group j // group's entry."""
+    a = np.asarray(a, np.float64)
+    if f["granularity"] == "tensor":
+        return np.full((n, k), float(a.reshape(-1)[0]))
+    if f["granularity"] == "channel":
+        return np.repeat(a.reshape(n, 1), k, axis=1)
+    return np.repeat(a.reshape(n, -1), f["group"], axis=1)[:, :k]
+
+
 def decode(fmt, raw, n, k, scales=None, zero_points=None, mins=None):
     raw = np.ascontiguousarray(raw, np.uint8).reshape(n, -1)
     f = parse_format(fmt)
@@ -174,15 +192,10 @@ def decode(fmt, raw, n, k, scales=None, zero_points=None, mins=None):
         assert raw.shape[1] == k // qk * size, (fmt, raw.shape, k)
         return decode_blocks(f["kind"], raw.reshape(-1, size)).reshape(n, k)
     bits = f["bits"]
-    assert raw.shape[1] == (k * bits + 7) // 8, (fmt, raw.shape)
-    q = unpack_codes(raw, k, bits)
-    groups = k // f["group"] if f["granularity"] == "group" else 1
-
-    def side(a):  # [n, k] view of a side array of [n, groups] (or a scalar)
-        a = np.asarray(a, np.float64)
-        if f["granularity"] == "tensor":
-            return np.full((n, k), float(a.reshape(-1)[0]))
-        return np.repeat(a.reshape(n, groups), k // groups, axis=1)
+    padded = padded_length(f, k)
+    assert raw.shape[1] == (padded * bits + 7) // 8, (fmt, raw.shape)
+    q = unpack_codes(raw, padded, bits)[:, :k]
+    side = lambda a: side_view(f, a, n, k)  # noqa: E731
 
     s = side(scales).astype(np.float32)
     if f["kind"] == "ternary":
@@ -219,10 +232,7 @@ def code_part(fmt, raw, n, k, scales=None, zero_points=None, mins=None, int8_sig
         return w + offset.reshape(n, k)
     if kind == "int" and f["offset"] != "none":
         bits = f["bits"]
-        q = unpack_codes(raw, k, bits)
-        groups = k // f["group"] if f["granularity"] == "group" else 1
-        s = np.asarray(scales, np.float64)
-        s = np.full((n, k), float(s.reshape(-1)[0])) if f["granularity"] == "tensor" else \
-            np.repeat(s.reshape(n, groups), k // groups, axis=1)
+        q = unpack_codes(raw, padded_length(f, k), bits)[:, :k]
+        s = side_view(f, scales, n, k)
         return s * (q - 128) if bits == 8 and int8_signed else s * q
     return w
