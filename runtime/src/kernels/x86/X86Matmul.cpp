@@ -701,9 +701,18 @@ template <bool Q5> struct KQuant4Traits {
     return t;
   }
 
+  /// The decode applies the mins once per super-block (superMins) instead
+  /// of per group through mv.
+  static constexpr bool kSuperMins = true;
+
   const uint8_t *row;
-  __m512i idxS[2], idxM[2], bits[2], shift;
+  __m512i idxS[2], idxM[2], bits[2], shift, spreadDm;
+  __m512 negMins;
   mutable __m512 sv; ///< d * sc_j (slots 0..7), -dmin * m_j (8..15) of the current super-block
+
+  /// -dmin m_j in slots 8..15, and d sc_j in 0..7 (the caller multiplies
+  /// them by zeros).
+  __m512 superMins() const { return sv; }
 
   KQuant4Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
     for (int h = 0; h < 2; ++h) {
@@ -714,6 +723,8 @@ template <bool Q5> struct KQuant4Traits {
       if constexpr (Q5)
         bits[h] = load64(tables().bits[h].b);
     }
+    spreadDm = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    negMins = _mm512_castsi512_ps(_mm512_maskz_set1_epi32(0xff00, static_cast<int>(0x80000000u)));
     // Lanes 1 and 3 take the high nibbles.
     shift = _mm512_setr_epi32(0, 0, 0, 0, 0x00040004, 0x00040004, 0x00040004, 0x00040004, 0, 0, 0, 0, 0x00040004,
                               0x00040004, 0x00040004, 0x00040004);
@@ -734,11 +745,10 @@ template <bool Q5> struct KQuant4Traits {
       const __m128i hiTop = _mm_and_si128(_mm_srli_epi32(a, 2), _mm_set1_epi8(0x30));
       const __m128i hi = _mm_or_si128(hiLow, hiTop);                      // sc4-7, m4-7
       const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi32(low6, hi)));
-      // d in halves 0..7, -dmin in 8..15.
-      const __m128i dd = _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1));
-      const __m128i dm = _mm_xor_si128(_mm_shuffle_epi8(v, _mm_setr_epi8(2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3)),
-                                       _mm_set1_epi16(static_cast<short>(0x8000)));
-      sv = _mm512_mul_ps(sc, _mm512_cvtph_ps(_mm256_set_m128i(dm, dd)));
+      // d in slots 0..7, -dmin in 8..15: d and dmin converted once, spread
+      // by one permute, the sign by one xor.
+      const __m512 dm = _mm512_castps128_ps512(_mm_cvtph_ps(v));
+      sv = _mm512_mul_ps(sc, _mm512_xor_ps(_mm512_permutexvar_ps(spreadDm, dm), negMins));
     }
     const __m512i raw = _mm512_loadu_si512(p + kCodes + 64 * h), nibble = _mm512_set1_epi8(0x0f);
     Unpacked u;
@@ -1357,6 +1367,11 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   }
 }
 
+/// Formats whose mins the one-row decode applies once per super-block
+/// (kSuperMins: superMins() after the super-block's second group).
+template <class F, class = void> struct SuperMinsOf : std::false_type {};
+template <class F> struct SuperMinsOf<F, std::void_t<decltype(F::kSuperMins)>> : std::bool_constant<F::kSuperMins> {};
+
 /// Formats with side arrays (IntTraits) prefetch them with the rows.
 template <class F, class = void> struct HasSidePrefetch : std::false_type {};
 template <class F>
@@ -1402,17 +1417,32 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
                                                                                   reinterpret_cast<const __m128i *>(rec + 128))));
     const __m512 dx4 = _mm512_broadcast_f32x4(_mm_load_ps(reinterpret_cast<const float *>(rec + 160)));
     const __m512 dx0 = _mm512_permutexvar_ps(dxIdx0, dx4);
+    constexpr bool kSuper = SuperMinsOf<F>::value;
     __m512 xs = _mm512_setzero_ps();
-    if constexpr (F::kHasMin)
+    if constexpr (kSuper) {
+      // At a super-block's second group: the exact sums of x of its 8
+      // sub-blocks in slots 8..15, against superMins' -dmin m_j.
+      if (g & 1)
+        xs = _mm512_insertf32x8(
+            _mm512_setzero_ps(),
+            _mm256_set_m128(_mm_load_ps(reinterpret_cast<const float *>(rec + 176)),
+                            _mm_load_ps(reinterpret_cast<const float *>(rec - kDecodeRecord + 176))),
+            1);
+    } else if constexpr (F::kHasMin) {
       xs = _mm512_maskz_expand_ps(0x1111, _mm512_castps128_ps512(_mm_load_ps(reinterpret_cast<const float *>(rec + 176))));
+    }
     if constexpr (F::kShared) {
       for (int j = 0; j < NR; ++j) {
         const Unpacked u = w[j].template load<kTail>(g);
         __m512i i = _mm512_dpbusd_epi32(init0, u.w0, x0);
         i = _mm512_dpbusd_epi32(i, u.w1, x1);
         acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i), _mm512_mul_ps(u.s0, dx0), acc[j]);
-        if constexpr (F::kHasMin)
+        if constexpr (kSuper) {
+          if (g & 1)
+            acc[j] = _mm512_fmadd_ps(w[j].superMins(), xs, acc[j]);
+        } else if constexpr (F::kHasMin) {
           acc[j] = _mm512_fmadd_ps(u.mv, xs, acc[j]);
+        }
       }
     } else {
       constexpr bool laneMins = LaneMinsOf<F>::value;
