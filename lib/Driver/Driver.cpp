@@ -228,6 +228,7 @@ static void buildCalibratedQuantizePipeline(OpPassManager &pm, const CompileOpti
       AwqPassOptions awq;
       awq.format = options.quant;
       awq.importance = options.imatrix;
+      awq.duoScaling = true; // SmolLM2 int4 g128: 17.6 % -> 43.3 % of RTN's PPL increase removed
       awq.threads = options.threads;
       awq.report = true;
       // After AWQ the inputs it scaled are x / s: the quantize pass reads

@@ -66,6 +66,22 @@ void scalesFor(const float *absMean, int64_t k, float alpha, float minScale, std
     s[j] = s[j] / norm;
 }
 
+/// AutoAWQ's duo scales: clamp(absMean^alpha / (wMean^(1 - alpha) + 1e-4),
+/// minScale), normalized as scalesFor does.
+void duoScalesFor(const float *absMean, const std::vector<float> &wMean, float alpha, float minScale,
+                  std::vector<float> &s) {
+  const int64_t k = static_cast<int64_t>(wMean.size());
+  float hi = 0, lo = INFINITY;
+  for (int64_t j = 0; j < k; ++j) {
+    s[j] = std::max(std::pow(absMean[j], alpha) / (std::pow(wMean[j], 1.f - alpha) + 1e-4f), minScale);
+    hi = std::max(hi, s[j]);
+    lo = std::min(lo, s[j]);
+  }
+  const float norm = std::sqrt(hi * lo);
+  for (int64_t j = 0; j < k; ++j)
+    s[j] = s[j] / norm;
+}
+
 /// Columns that share a clip threshold: the format's group or block, the
 /// row when per-channel; 0 when the scale is per tensor (no clip search).
 int64_t clipGroupLength(const Format &f, int64_t columns) {
@@ -151,6 +167,37 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
       bestLoss = loss;
       best = s;
       out.alpha = alpha;
+    }
+  }
+  if (o.duoScaling) {
+    // mean over rows of |w| relative to its group's max |w| (the row when
+    // per-channel or per-tensor), as AutoAWQ normalizes before averaging.
+    const int64_t clip = clipGroupLength(f, k), length = clip > 0 ? clip : k;
+    std::vector<float> wMean(k, 0.f);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t g0 = 0; g0 < k; g0 += length) {
+        const int64_t g1 = std::min(k, g0 + length);
+        float m = 0;
+        for (int64_t j = g0; j < g1; ++j)
+          m = std::max(m, std::fabs(w[r * k + j]));
+        for (int64_t j = g0; j < g1 && m > 0; ++j)
+          wMean[j] += std::fabs(w[r * k + j]) / m / static_cast<float>(rows);
+      }
+    for (int i = 0; i < o.gridPoints; ++i) {
+      const float alpha = static_cast<float>(i) / o.gridPoints;
+      duoScalesFor(absMean, wMean, alpha, o.minScale, s);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < k; ++j)
+          v[r * k + j] = w[r * k + j] * s[j];
+      double loss;
+      if (Status st = lossOf(f, w, v.data(), rows, k, s.data(), g, o, scratch, loss); st.failed())
+        return st.context(what + ", duo alpha " + formatFloat(alpha));
+      if (loss < bestLoss) {
+        bestLoss = loss;
+        best = s;
+        out.alpha = alpha;
+        out.duo = true;
+      }
     }
   }
   out.scales = best;

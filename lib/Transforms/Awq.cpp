@@ -219,6 +219,7 @@ private:
     options.uniform = quant::UniformOptions(); // the quantize pass's own quantizer
     const std::vector<float> meanSquare = importance ? in->stats.meanSquare() : std::vector<float>();
     options.importance = importance ? meanSquare.data() : nullptr;
+    options.duoScaling = duoScaling;
     quant::AwqResult r;
     std::vector<double> storage; // X^T X left in the statistics file, read for this group only
     const double *gram = nullptr;
@@ -248,7 +249,8 @@ private:
       std::string line;
       llvm::raw_string_ostream os(line);
       os << name << " (+" << group.size() - 1 << (gamma ? "" : ", 1/s into " + weightName(*previous))
-         << "): alpha " << llvm::format("%.2f", r.alpha) << ", loss rtn " << llvm::format("%.4g", r.lossRtn)
+         << "): alpha " << llvm::format("%.2f", r.alpha) << (r.duo ? " (duo)" : "") << ", loss rtn "
+         << llvm::format("%.4g", r.lossRtn)
          << " -> scaled " << llvm::format("%.4g", r.lossScaled) << " -> clipped "
          << llvm::format("%.4g", r.lossClipped);
       progress_->step(index, line);

@@ -59,6 +59,10 @@ struct AwqOptions {
   /// s^2 (llama.cpp's importance matrix of the scaled input), as the
   /// quantize pass after AWQ then does with the scaled statistics.
   const float *importance = nullptr;
+  /// Also search AutoAWQ's "duo" grid, s = absMean^alpha / (wMean^(1 -
+  /// alpha) + 1e-4), wMean_j the mean over rows of |w_rj| / max |w| of its
+  /// group; the lower loss of both grids wins (never worse than without).
+  bool duoScaling = false;
 };
 
 struct AwqResult {
@@ -73,6 +77,7 @@ struct AwqResult {
   int64_t clipGroupLength = 0; ///< columns per clip group (0: no clip search)
   /// loss(alpha) for each grid point.
   std::vector<double> alphaLosses;
+  bool duo = false; ///< the winning scales came from the duo grid
   /// tr((W - W_hat) G (W - W_hat)^T) for plain RTN, after the scale search,
   /// and after the clip search (W_hat = Q(weights) diag(s)^-1).
   double lossRtn = 0, lossScaled = 0, lossClipped = 0;

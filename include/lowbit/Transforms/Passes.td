@@ -147,6 +147,8 @@ def AwqPass : Pass<"lowbit-awq", "mlir::ModuleOp"> {
     Option<"importance", "importance", "bool", /*default=*/"false",
            "The search's quantizer weights each column's error by mean (x / s)^2 (the importance matrix "
            "of the scaled input), as a quantize pass with the scaled statistics will">,
+    Option<"duoScaling", "duo-scaling", "bool", /*default=*/"false",
+           "Also search AutoAWQ's duo grid (s from mean |x| and mean |w|); the lower loss wins">,
     Option<"threads", "threads", "int", /*default=*/"0", "Threads (0: one per core)">,
     Option<"report", "report", "bool", /*default=*/"false", "Print one line per group">,
   ];

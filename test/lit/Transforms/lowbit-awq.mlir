@@ -12,6 +12,8 @@
 // RUN: %python -c "import re,sys; r=re.search(r'loss rtn (\S+) -> scaled (\S+) -> clipped (\S+)', open(sys.argv[1]).read()); a,b,c=map(float,r.groups()); sys.exit(0 if c <= b <= a and c <= 0.5 * a else 1)" %t.report
 // RUN: lowbit-opt %t.plain.mlir --lowbit-awq="format=q4_0 calib-stats=%t.salient report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PLAIN
 // RUN: not lowbit-opt %t.norm.mlir --lowbit-awq="format=q4_0" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOSTATS
+// duo-scaling also searches AutoAWQ's grid (s from mean |x| and mean |w|).
+// RUN: lowbit-opt %t.norm.mlir --lowbit-awq="format=q4_0 calib-stats=%t.salient duo-scaling=true report=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=DUO
 // down_proj's case: x = g * (u W_up) with W_up's output read by nothing
 // else. 1/s goes into W_up's output channels; without clipping the float
 // model is unchanged (awq_fold_check.py), and the search still cuts the loss.
@@ -28,4 +30,5 @@
 // PLAIN: [1/1] w: not scaled (its input is neither a norm's gamma multiply nor a product with a linear's output)
 // MLP: [1/2] up: not scaled (its input is neither a norm's gamma multiply nor a product with a linear's output)
 // MLP: [2/2] w (+0, 1/s into up): alpha 0.{{[0-9]*[1-9][0-9]*}}, loss rtn
+// DUO: [1/1] w (+0): alpha 0.{{[0-9]+}}{{( \(duo\))?}}, loss rtn
 // NOSTATS: error: lowbit-awq: needs calibration statistics with X^T X (calib-stats=FILE)

@@ -223,6 +223,32 @@ TEST(Awq, ImportanceIsTheScaledInputsMeanSquare) {
   EXPECT_NE(s.message().find("importance of channel 5"), std::string::npos) << s.message();
 }
 
+TEST(Awq, DuoGridNeverLosesToTheActivationGrid) {
+  // The duo grid is searched after the activation grid and wins only on a
+  // lower loss, so the scaled loss can only go down; alphaLosses stay the
+  // activation grid's.
+  const int64_t n = 48, k = 128, tokens = 512, salient = 37;
+  std::vector<float> x = gaussian(tokens * k, 18);
+  for (int64_t t = 0; t < tokens; ++t)
+    x[t * k + salient] *= 30.f;
+  const CalibStats stats = statsOf(x, k);
+  std::vector<float> w = gaussian(n * k, 19, 0.05f);
+  for (int64_t r = 0; r < n; ++r) // a column of large weights: what duo's wMean sees
+    w[r * k + 5] *= 8.f;
+  const std::vector<float> absMean = stats.absMean();
+  for (const char *text : {"int4, group = 32", "int3, group = 64, asym", "q4_0"}) {
+    AwqResult plain, duo;
+    AwqOptions o;
+    ASSERT_TRUE(awqSearch(parse(text), w.data(), n, k, absMean.data(), stats.gram.data(), o, plain).isOk());
+    o.duoScaling = true;
+    ASSERT_TRUE(awqSearch(parse(text), w.data(), n, k, absMean.data(), stats.gram.data(), o, duo).isOk());
+    EXPECT_LE(duo.lossScaled, plain.lossScaled) << text;
+    EXPECT_EQ(duo.alphaLosses, plain.alphaLosses) << text;
+    if (!duo.duo)
+      EXPECT_EQ(duo.scales, plain.scales) << text;
+  }
+}
+
 TEST(Awq, UniformActivationsGiveUnitScales) {
   const int64_t n = 8, k = 64;
   const std::vector<float> absMean(k, 0.8f);
