@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lowbit/Transforms/CalibratedPasses.h"
+#include "lowbit/Transforms/NormFold.h"
 #include "lowbit/Transforms/Progress.h"
 #include "lowbit/Transforms/WeightMatmul.h"
 
@@ -22,13 +23,10 @@
 #include "lowbit/Quant/Calibration.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
-
-#include <cstring>
 
 namespace lowbit {
 #define GEN_PASS_DEF_AWQPASS
@@ -40,27 +38,6 @@ namespace quant = lowbit::quant;
 
 namespace lowbit {
 namespace {
-
-/// `x * gamma` with gamma a constant [K] read along the last loop: where
-/// 1/s folds. Returns the gamma operand.
-OpOperand *gammaOperand(Value activation, int64_t k) {
-  auto op = activation.getDefiningOp<linalg::GenericOp>();
-  if (!op || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != op.getNumParallelLoops() || op.getRegion().front().getOperations().size() != 2)
-    return nullptr;
-  auto mul = dyn_cast<arith::MulFOp>(op.getRegion().front().front());
-  if (!mul)
-    return nullptr;
-  for (OpOperand *operand : op.getDpsInputOperands()) {
-    auto constant = operand->get().getDefiningOp<arith::ConstantOp>();
-    auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
-    AffineMap map = op.getMatchingIndexingMap(operand);
-    if (type && type.getRank() == 1 && type.getDimSize(0) == k && type.getElementType().isF32() &&
-        map.getNumResults() == 1 && map.getResult(0) == getAffineDimExpr(op.getNumLoops() - 1, op.getContext()))
-      return operand;
-  }
-  return nullptr;
-}
 
 /// `a * b` elementwise (identity maps, one mulf) where one operand is the
 /// output of a weight matmul with K = `k` outputs that nothing else reads:
@@ -83,18 +60,6 @@ std::optional<WeightMatmul> previousLinear(Value activation, int64_t k) {
   return std::nullopt;
 }
 
-std::vector<float> valuesOf(arith::ConstantOp constant) {
-  Attribute value = constant.getValue();
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    ArrayRef<char> bytes = resource.getRawHandle().getBlob()->getData();
-    std::vector<float> out(bytes.size() / sizeof(float));
-    std::memcpy(out.data(), bytes.data(), out.size() * sizeof(float));
-    return out;
-  }
-  auto dense = cast<DenseElementsAttr>(value);
-  return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
-}
-
 class AwqPass : public impl::AwqPassBase<AwqPass> {
 public:
   using Base::Base;
@@ -110,7 +75,9 @@ public:
         formatsForWeights(getOperation(), "lowbit-awq", format, matches);
     if (failed(formats))
       return signalPassFailure();
-    countResourceUses();
+    // A weight's blob is rewritten in place (its name is how the statistics
+    // find it), so it must not be shared with another constant.
+    resourceUses_ = countResourceUses(getOperation());
     copyStatisticsWithoutGram();
     llvm::MapVector<Value, SmallVector<std::pair<WeightMatmul, std::optional<quant::Format>>>> groups;
     for (auto [m, f] : llvm::zip_equal(matches, *formats))
@@ -155,15 +122,6 @@ private:
     }
   }
 
-  /// A weight's blob is rewritten in place (its name is how the statistics
-  /// find it), so it must not be shared with another constant.
-  void countResourceUses() {
-    getOperation().walk([&](arith::ConstantOp op) {
-      if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue()))
-        ++resourceUses_[resource.getRawHandle().getKey()];
-    });
-  }
-
   /// Why a group is left alone ("" when it is scaled): 1/s goes into `gamma`
   /// or, without one, into `previous`'s rows.
   std::string skipReason(Value input, ArrayRef<std::pair<WeightMatmul, std::optional<quant::Format>>> group,
@@ -174,14 +132,14 @@ private:
       if (!quant::checkRowLength(*f, m.k).empty())
         return "the format does not fit its rows";
       auto resource = dyn_cast<DenseResourceElementsAttr>(m.weight.getValue());
-      if (!resource || resourceUses_[resource.getRawHandle().getKey()] != 1)
+      if (!resource || resourceUses_.lookup(resource.getRawHandle().getKey()) != 1)
         return "a weight is not a blob of its own";
     }
     if (!gamma && !previous)
       return "its input is neither a norm's gamma multiply nor a product with a linear's output";
     if (!gamma) {
       auto resource = dyn_cast<DenseResourceElementsAttr>(previous->weight.getValue());
-      if (!resource || resourceUses_[resource.getRawHandle().getKey()] != 1)
+      if (!resource || resourceUses_.lookup(resource.getRawHandle().getKey()) != 1)
         return "the previous linear's weight is not a blob of its own";
     }
     // Shape queries do not read the values.
@@ -195,7 +153,7 @@ private:
                            int64_t index, size_t count) {
     WeightMatmul first = group.front().first;
     std::string name = weightName(first);
-    OpOperand *gamma = gammaOperand(input, first.k);
+    OpOperand *gamma = normGammaOperand(input, first.k);
     std::optional<WeightMatmul> previous = gamma ? std::nullopt : previousLinear(input, first.k);
     if (std::string why = skipReason(input, group, gamma, previous); !why.empty()) {
       if (progress_)
@@ -231,7 +189,7 @@ private:
       return first.op.emitError() << "lowbit-awq: '" << name << "': " << status.message();
     int64_t row = 0;
     for (auto [m, f] : group) {
-      writeWeight(m, ArrayRef<float>(r.weights).slice(row * m.k, m.n * m.k));
+      writeWeightRows(m, ArrayRef<float>(r.weights).slice(row * m.k, m.n * m.k));
       row += m.n;
     }
     if (scaled_)
@@ -239,11 +197,11 @@ private:
         if (copy.name == in->name)
           (void)quant::divideCalibStatsByScales(copy.stats, r.scales.data());
     if (gamma) {
-      foldIntoGamma(gamma, r.scales, name);
+      foldIntoGamma(gamma, r.scales, name + ".awq_norm");
     } else {
       std::vector<float> rows = rowsOf(*previous);
       (void)quant::foldIntoPreviousLinear(rows.data(), nullptr, previous->n, previous->k, r.scales.data());
-      writeWeight(*previous, rows);
+      writeWeightRows(*previous, rows);
     }
     if (progress_) {
       std::string line;
@@ -256,35 +214,6 @@ private:
       progress_->step(index, line);
     }
     return success();
-  }
-
-  /// Replaces the weight's blob (same name) by `rows` ([N, K]) in its layout.
-  void writeWeight(WeightMatmul m, ArrayRef<float> rows) {
-    std::vector<float> values(rows.begin(), rows.end());
-    if (!m.transposed)
-      for (int64_t kk = 0; kk < m.k; ++kk)
-        for (int64_t nn = 0; nn < m.n; ++nn)
-          values[kk * m.n + nn] = rows[nn * m.k + kk];
-    ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float));
-    auto resource = cast<DenseResourceElementsAttr>(m.weight.getValue());
-    resource.getRawHandle().getResource()->setBlob(
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)));
-  }
-
-  /// gamma / s, as a new constant for this norm only: a blob, as the
-  /// importer makes weights (the CPU pipeline passes those to the code as
-  /// weights; an inline vector of this size crashed the compiled model).
-  void foldIntoGamma(OpOperand *gamma, ArrayRef<float> scales, StringRef weight) {
-    auto constant = gamma->get().getDefiningOp<arith::ConstantOp>();
-    std::vector<float> g = valuesOf(constant);
-    (void)quant::foldIntoNorm(g.data(), nullptr, int64_t(g.size()), scales.data());
-    OpBuilder b(gamma->getOwner());
-    auto type = cast<RankedTensorType>(constant.getType());
-    ArrayRef<char> bytes(reinterpret_cast<const char *>(g.data()), g.size() * sizeof(float));
-    gamma->set(arith::ConstantOp::create(
-        b, constant.getLoc(),
-        DenseResourceElementsAttr::get(type, (weight + ".awq_norm").str(),
-                                       HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)))));
   }
 
   std::shared_ptr<const CalibrationData> calibration_;
