@@ -93,17 +93,10 @@ public:
 
 private:
   LogicalResult loadCalibration() {
-    if (calibration_)
-      return success();
-    if (calibStats.empty())
-      return getOperation().emitError() << "lowbit-awq: needs calibration statistics with X^T X (calib-stats=FILE)";
-    auto data = std::make_shared<CalibrationData>();
-    if (Status status = readCalibrationFile(calibStats, /*needGram=*/true, *data, /*lazyGram=*/true);
-        status.failed())
-      return getOperation().emitError() << "lowbit-awq: " << status.message();
-    calibration_ = std::move(data);
-    return success();
+    return loadPassCalibration(getOperation(), "lowbit-awq", calibStats, /*needGram=*/true,
+                               /*required=*/true, calibration_);
   }
+
 
   /// `scaled_` starts as the per-channel statistics of every input; the
   /// inputs this pass scales are divided by s as it goes.

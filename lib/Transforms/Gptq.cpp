@@ -66,17 +66,10 @@ public:
 
 private:
   LogicalResult loadCalibration() {
-    if (calibration_)
-      return success();
-    if (calibStats.empty())
-      return getOperation().emitError() << "lowbit-gptq: needs calibration statistics with X^T X (calib-stats=FILE)";
-    auto data = std::make_shared<CalibrationData>();
-    if (Status status = readCalibrationFile(calibStats, /*needGram=*/true, *data, /*lazyGram=*/true);
-        status.failed())
-      return getOperation().emitError() << "lowbit-gptq: " << status.message();
-    calibration_ = std::move(data);
-    return success();
+    return loadPassCalibration(getOperation(), "lowbit-gptq", calibStats, /*needGram=*/true,
+                               /*required=*/true, calibration_);
   }
+
 
   /// The weight's input statistics, with X^T X and the weight's K.
   FailureOr<const ObservedInput *> inputOf(WeightMatmul m, const std::string &name) {

@@ -144,16 +144,10 @@ public:
 
 private:
   LogicalResult loadCalibration() {
-    if (calibration_)
-      return success();
-    if (calibStats.empty())
-      return getOperation().emitError() << "lowbit-outlier-split: needs calibration statistics (calib-stats=FILE)";
-    auto data = std::make_shared<CalibrationData>();
-    if (Status status = readCalibrationFile(calibStats, /*needGram=*/false, *data); status.failed())
-      return getOperation().emitError() << "lowbit-outlier-split: " << status.message();
-    calibration_ = std::move(data);
-    return success();
+    return loadPassCalibration(getOperation(), "lowbit-outlier-split", calibStats, /*needGram=*/false,
+                               /*required=*/true, calibration_);
   }
+
 
   LogicalResult split(WeightMatmul m, const std::string &name, size_t index, size_t count) {
     const ObservedInput *in = calibration_->forWeight(name);

@@ -57,14 +57,10 @@ public:
 private:
   /// calib-stats, unless the statistics came in memory.
   LogicalResult loadCalibration() {
-    if (calibration_ || calibStats.empty())
-      return success();
-    auto data = std::make_shared<CalibrationData>();
-    if (Status status = readCalibrationFile(calibStats, /*needGram=*/false, *data); status.failed())
-      return getOperation().emitError() << "lowbit-quantize-weights: " << status.message();
-    calibration_ = std::move(data);
-    return success();
+    return loadPassCalibration(getOperation(), "lowbit-quantize-weights", calibStats, /*needGram=*/false,
+                               /*required=*/false, calibration_);
   }
+
 
   /// The importance of a weight's columns: its input's mean x^2, when
   /// calibrated (an error if the statistics lack the weight or disagree on K).

@@ -75,16 +75,10 @@ public:
 
 private:
   LogicalResult loadCalibration() {
-    if (calibration_)
-      return success();
-    if (calibStats.empty())
-      return getOperation().emitError() << "lowbit-smooth: needs calibration statistics (calib-stats=FILE)";
-    auto data = std::make_shared<CalibrationData>();
-    if (Status status = readCalibrationFile(calibStats, /*needGram=*/false, *data); status.failed())
-      return getOperation().emitError() << "lowbit-smooth: " << status.message();
-    calibration_ = std::move(data);
-    return success();
+    return loadPassCalibration(getOperation(), "lowbit-smooth", calibStats, /*needGram=*/false,
+                               /*required=*/true, calibration_);
   }
+
 
   LogicalResult smoothGroup(Value input, ArrayRef<WeightMatmul> group, int64_t index, size_t count) {
     WeightMatmul first = group.front();

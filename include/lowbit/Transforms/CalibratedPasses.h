@@ -40,6 +40,16 @@ std::unique_ptr<mlir::Pass> createSmoothPass(const SmoothPassOptions &options,
 std::unique_ptr<mlir::Pass> createOutlierSplitPass(const OutlierSplitPassOptions &options,
                                                    std::shared_ptr<const CalibrationData> calibration);
 
+/// The statistics a calibrated pass reads: kept when the driver handed them
+/// over (`calibration` non-null), else read from `path` (the pass's
+/// calib-stats option; X^T X left in the file with `needGram`). Emits an
+/// error on `root` naming `pass` when the file cannot be read, or when there
+/// is no path and the statistics are `required`; without a path and not
+/// required, `calibration` stays null.
+mlir::LogicalResult loadPassCalibration(mlir::Operation *root, llvm::StringRef pass, const std::string &path,
+                                        bool needGram, bool required,
+                                        std::shared_ptr<const CalibrationData> &calibration);
+
 } // namespace lowbit
 
 #endif // LOWBIT_TRANSFORMS_CALIBRATEDPASSES_H
