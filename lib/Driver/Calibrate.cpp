@@ -88,7 +88,8 @@ FailureOr<OwningOpRef<ModuleOp>> observedModel(ModuleOp module, const CompileOpt
       for (Attribute w : weights)
         in.weights.push_back(cast<StringAttr>(w).str());
     int64_t k = cast<ShapedType>(op.getType()).getShape().back();
-    if (Status s = quant::initCalibStats(k, options.needsGram(), in.stats); s.failed())
+    // X^T X is allocated when the input's chunk is calibrated.
+    if (Status s = quant::initCalibStats(k, /*withGram=*/false, in.stats); s.failed())
       init = op.emitError() << "cannot calibrate '" << in.name << "': " << s.message();
   });
   PassManager results(module.getContext());
@@ -118,14 +119,46 @@ struct Model {
   }
 };
 
-/// Runs the calibration artifact on the token windows.
-LogicalResult runCalibration(ModuleOp module, const CompileOptions &options, StringRef artifact,
-                             const std::vector<int64_t> &tokens, std::vector<ObservedInput> &inputs,
-                             llvm::raw_ostream &log) {
+/// Bytes of X^T X that calibrating `in` holds (8 K^2: doubles, both
+/// triangles); the other statistics are O(K).
+int64_t gramBytes(const ObservedInput &in, const CompileOptions &options) {
+  return options.needsGram() ? 8 * in.stats.channels * in.stats.channels : 0;
+}
+
+/// Splits the inputs, in program order (so a chunk is a run of layers),
+/// into runs whose X^T X fit in --calib-max-memory; an input larger than
+/// the budget is a chunk of its own. One chunk when there is no bound.
+std::vector<std::pair<size_t, size_t>> planChunks(const std::vector<ObservedInput> &inputs,
+                                                  const CompileOptions &options) {
+  std::vector<std::pair<size_t, size_t>> chunks;
+  const int64_t budget = options.calibMaxMemoryMB * (int64_t(1) << 20);
+  int64_t used = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    int64_t bytes = gramBytes(inputs[i], options);
+    if (chunks.empty() || (budget > 0 && used + bytes > budget && used > 0)) {
+      chunks.push_back({i, i});
+      used = 0;
+    }
+    chunks.back().second = i + 1;
+    used += bytes;
+  }
+  return chunks;
+}
+
+/// The calibration model opened in the runtime, and what calibration feeds it.
+struct CalibrationRun {
+  Model m;
+  lowbit_tensor_info input;
+  std::map<std::string, size_t> outputOf;
+  int64_t samples = 0;
+};
+
+LogicalResult openCalibration(ModuleOp module, const CompileOptions &options, StringRef artifact,
+                              const std::vector<int64_t> &tokens, CalibrationRun &run, llvm::raw_ostream &log) {
   auto runtimeError = [&](const Twine &what) {
     return module.emitError() << "calibration: " << what << ": " << lowbit_last_error();
   };
-  Model m;
+  Model &m = run.m;
   if (lowbit_model_open(artifact.str().c_str(), &m.model) != LOWBIT_OK)
     return runtimeError("cannot open the calibration model");
   lowbit_session_options sessionOptions{options.threads};
@@ -134,39 +167,48 @@ LogicalResult runCalibration(ModuleOp module, const CompileOptions &options, Str
   if (lowbit_model_num_inputs(m.model) != 1)
     return module.emitError() << "calibration: the model has " << lowbit_model_num_inputs(m.model)
                               << " inputs; calibration feeds token ids to a model with one (input_ids)";
-  lowbit_tensor_info input;
-  (void)lowbit_model_input_info(m.model, 0, &input);
-  if (input.dtype != LOWBIT_I64 && input.dtype != LOWBIT_I32)
-    return module.emitError() << "calibration: input '" << input.name << "' is not int64 or int32 token ids";
-  std::map<std::string, size_t> outputOf;
+  (void)lowbit_model_input_info(m.model, 0, &run.input);
+  if (run.input.dtype != LOWBIT_I64 && run.input.dtype != LOWBIT_I32)
+    return module.emitError() << "calibration: input '" << run.input.name << "' is not int64 or int32 token ids";
   for (size_t i = 0; i < lowbit_model_num_outputs(m.model); ++i) {
     lowbit_tensor_info info;
     (void)lowbit_model_output_info(m.model, i, &info);
-    outputOf[info.name] = i;
+    run.outputOf[info.name] = i;
   }
-  int64_t samples = std::min<int64_t>(options.calibSamples, int64_t(tokens.size()) / options.calibSeqLen);
-  if (samples < 1)
+  run.samples = std::min<int64_t>(options.calibSamples, int64_t(tokens.size()) / options.calibSeqLen);
+  if (run.samples < 1)
     return module.emitError() << "calibration: " << tokens.size() << " tokens are fewer than one window of "
                               << options.calibSeqLen;
-  if (samples < options.calibSamples)
-    log << llvm::formatv("lowbit-compile: calibration: the tokens hold only {0} windows of {1}\n", samples,
+  if (run.samples < options.calibSamples)
+    log << llvm::formatv("lowbit-compile: calibration: the tokens hold only {0} windows of {1}\n", run.samples,
                          options.calibSeqLen);
+  return success();
+}
+
+/// One pass over the token windows, adding the rows of inputs
+/// [begin, end) to their statistics; the others' outputs are ignored.
+LogicalResult calibrateChunk(ModuleOp module, const CompileOptions &options, CalibrationRun &run,
+                             const std::vector<int64_t> &tokens, std::vector<ObservedInput> &inputs, size_t begin,
+                             size_t end, double &runSeconds, double &statSeconds, llvm::raw_ostream &log) {
+  auto runtimeError = [&](const Twine &what) {
+    return module.emitError() << "calibration: " << what << ": " << lowbit_last_error();
+  };
   std::vector<int64_t> ids64(options.calibSeqLen);
   std::vector<int32_t> ids32(options.calibSeqLen);
   int64_t dims[2] = {1, options.calibSeqLen};
-  auto start = std::chrono::steady_clock::now();
-  double runSeconds = 0, statSeconds = 0;
-  for (int64_t s = 0; s < samples; ++s) {
+  for (int64_t s = 0; s < run.samples; ++s) {
     for (int64_t t = 0; t < options.calibSeqLen; ++t)
       ids32[t] = int32_t(ids64[t] = tokens[s * options.calibSeqLen + t]);
-    const void *data = input.dtype == LOWBIT_I64 ? (const void *)ids64.data() : (const void *)ids32.data();
+    const void *data = run.input.dtype == LOWBIT_I64 ? (const void *)ids64.data() : (const void *)ids32.data();
     auto t0 = std::chrono::steady_clock::now();
-    if (lowbit_session_set_input(m.session, 0, data, dims, 2) != LOWBIT_OK || lowbit_session_run(m.session) != LOWBIT_OK)
+    if (lowbit_session_set_input(run.m.session, 0, data, dims, 2) != LOWBIT_OK ||
+        lowbit_session_run(run.m.session) != LOWBIT_OK)
       return runtimeError(llvm::formatv("sample {0}", s + 1));
     auto t1 = std::chrono::steady_clock::now();
-    for (ObservedInput &in : inputs) {
+    for (size_t i = begin; i < end; ++i) {
+      ObservedInput &in = inputs[i];
       lowbit_tensor out;
-      if (lowbit_session_output(m.session, outputOf.at("observe:" + in.name), &out) != LOWBIT_OK)
+      if (lowbit_session_output(run.m.session, run.outputOf.at("observe:" + in.name), &out) != LOWBIT_OK)
         return runtimeError("observer '" + in.name + "'");
       int64_t rows = 1;
       for (int32_t d = 0; d + 1 < out.rank; ++d)
@@ -182,14 +224,52 @@ LogicalResult runCalibration(ModuleOp module, const CompileOptions &options, Str
     runSeconds += std::chrono::duration<double>(t1 - t0).count();
     statSeconds += std::chrono::duration<double>(t2 - t1).count();
     log << llvm::formatv("lowbit-compile: calibration sample {0}/{1}: model {2:F2} s, statistics {3:F2} s\n", s + 1,
-                         samples, std::chrono::duration<double>(t1 - t0).count(),
+                         run.samples, std::chrono::duration<double>(t1 - t0).count(),
                          std::chrono::duration<double>(t2 - t1).count());
   }
+  return success();
+}
+
+/// Runs the calibration artifact on the token windows, one pass per chunk
+/// of inputs (planChunks). With one chunk the statistics stay in memory;
+/// with several, each chunk's go to `writer` as soon as it is done and its
+/// X^T X are freed, so at most one chunk's are held.
+LogicalResult runCalibration(ModuleOp module, const CompileOptions &options, StringRef artifact,
+                             const std::vector<int64_t> &tokens, std::vector<ObservedInput> &inputs,
+                             const std::vector<std::pair<size_t, size_t>> &chunks, CalibrationFileWriter *writer,
+                             llvm::raw_ostream &log) {
+  CalibrationRun run;
+  if (failed(openCalibration(module, options, artifact, tokens, run, log)))
+    return failure();
+  auto start = std::chrono::steady_clock::now();
+  double runSeconds = 0, statSeconds = 0;
+  for (auto [index, chunk] : llvm::enumerate(chunks)) {
+    auto [begin, end] = chunk;
+    int64_t bytes = 0;
+    for (size_t i = begin; i < end; ++i) {
+      bytes += gramBytes(inputs[i], options);
+      if (Status s = quant::initCalibStats(inputs[i].stats.channels, options.needsGram(), inputs[i].stats);
+          s.failed())
+        return module.emitError() << "cannot calibrate '" << inputs[i].name << "': " << s.message();
+    }
+    if (chunks.size() > 1)
+      log << llvm::formatv("lowbit-compile: calibration pass {0}/{1}: inputs {2}-{3} of {4}, X^T X {5:F1} MB\n",
+                           index + 1, chunks.size(), begin + 1, end, inputs.size(), double(bytes) / (1 << 20));
+    if (failed(calibrateChunk(module, options, run, tokens, inputs, begin, end, runSeconds, statSeconds, log)))
+      return failure();
+    if (!writer)
+      continue;
+    for (size_t i = begin; i < end; ++i) {
+      if (Status s = writer->append(inputs[i]); s.failed())
+        return module.emitError() << "calibration: " << s.message();
+      std::vector<double>().swap(inputs[i].stats.gram);
+    }
+  }
   log << llvm::formatv("lowbit-compile: calibrated {0} inputs on {1} x {2} tokens in {3:F1} s (model {4:F1} s, "
-                       "statistics {5:F1} s)\n",
-                       inputs.size(), samples, options.calibSeqLen,
+                       "statistics {5:F1} s){6}\n",
+                       inputs.size(), run.samples, options.calibSeqLen,
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), runSeconds,
-                       statSeconds);
+                       statSeconds, chunks.size() > 1 ? llvm::formatv(", {0} passes", chunks.size()).str() : "");
   return success();
 }
 
@@ -229,13 +309,41 @@ FailureOr<std::shared_ptr<CalibrationData>> calibrateModel(ModuleOp module, cons
   CompileOptions floatOptions = options;
   if (failed(emitCpuArtifact(**observed, floatOptions, artifact.path.str().str(), ignored, log)))
     return failure();
-  if (failed(runCalibration(module, options, artifact.path, *tokens, data->inputs, log)))
-    return failure();
-  if (!options.saveCalib.empty()) {
-    if (Status s = writeCalibrationFile(*data, options.saveCalib, options.needsGram()); s.failed())
-      return module.emitError() << "--save-calib: " << s.message();
-    log << "lowbit-compile: wrote calibration statistics to " << options.saveCalib << "\n";
+  std::vector<std::pair<size_t, size_t>> chunks = planChunks(data->inputs, options);
+  if (chunks.size() == 1) {
+    if (failed(runCalibration(module, options, artifact.path, *tokens, data->inputs, chunks, nullptr, log)))
+      return failure();
+    if (!options.saveCalib.empty()) {
+      if (Status s = writeCalibrationFile(*data, options.saveCalib, options.needsGram()); s.failed())
+        return module.emitError() << "--save-calib: " << s.message();
+      log << "lowbit-compile: wrote calibration statistics to " << options.saveCalib << "\n";
+    }
+    return data;
   }
+  // Several passes: each chunk's statistics go to the file (--save-calib's,
+  // or a temporary one kept as long as the statistics are) and the passes
+  // read X^T X back one input at a time, as with --calib-stats.
+  auto statsFile = std::make_shared<TempFile>();
+  std::string path = options.saveCalib;
+  if (path.empty()) {
+    if (std::error_code ec = llvm::sys::fs::createTemporaryFile("lowbit-calibration", "calib", fd, statsFile->path))
+      return module.emitError() << "calibration: cannot create a temporary file: " << ec.message();
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    path = statsFile->path.str().str();
+  }
+  CalibrationFileWriter writer;
+  if (Status s = writer.open(path, data->inputs.size(), options.needsGram()); s.failed())
+    return module.emitError() << "calibration: " << s.message();
+  if (failed(runCalibration(module, options, artifact.path, *tokens, data->inputs, chunks, &writer, log)))
+    return failure();
+  if (Status s = writer.finish(); s.failed())
+    return module.emitError() << "calibration: " << s.message();
+  if (!options.saveCalib.empty())
+    log << "lowbit-compile: wrote calibration statistics to " << options.saveCalib << "\n";
+  if (Status s = readCalibrationFile(path, options.needsGram(), *data, /*lazyGram=*/true); s.failed())
+    return module.emitError() << "calibration: " << s.message();
+  if (options.saveCalib.empty())
+    data->fileOwner = statsFile;
   return data;
 }
 

@@ -204,29 +204,78 @@ const ObservedInput *CalibrationData::forWeight(const std::string &weight) const
   return nullptr;
 }
 
+CalibrationFileWriter::~CalibrationFileWriter() {
+  if (file_) {
+    std::fclose(file_);
+    std::remove(temp_.c_str());
+  }
+}
+
+Status CalibrationFileWriter::failWrite() {
+  std::string why = errno ? std::strerror(errno) : "write error";
+  std::fclose(file_);
+  file_ = nullptr;
+  std::remove(temp_.c_str());
+  return Status::error("cannot write '" + path_ + "': " + why);
+}
+
+Status CalibrationFileWriter::open(const std::string &path, size_t observers, bool withGram) {
+  path_ = path;
+  temp_ = path + ".tmp" + std::to_string(::getpid());
+  withGram_ = withGram;
+  left_ = observers;
+  file_ = std::fopen(temp_.c_str(), "wb");
+  if (!file_)
+    return Status::error("cannot write '" + temp_ + "': " + std::strerror(errno));
+  Writer w(file_);
+  w.raw(kMagic, sizeof kMagic);
+  w.value(kVersion);
+  w.value(uint32_t(observers));
+  w.value(withGram ? kFlagGram : 0u);
+  w.value(uint32_t(0));
+  return w.ok() ? Status::ok() : failWrite();
+}
+
+Status CalibrationFileWriter::append(const ObservedInput &in) {
+  if (!file_)
+    return Status::error("cannot write '" + path_ + "': not open");
+  if (left_ == 0)
+    return Status::error("cannot write '" + path_ + "': more observed inputs than the header's count");
+  if (withGram_ && !in.stats.hasGram())
+    return Status::error("cannot write '" + path_ + "': the statistics of '" + in.name + "' have no X^T X");
+  Writer w(file_);
+  writeInput(w, in, withGram_);
+  --left_;
+  return w.ok() ? Status::ok() : failWrite();
+}
+
+Status CalibrationFileWriter::finish() {
+  if (!file_)
+    return Status::error("cannot write '" + path_ + "': not open");
+  if (left_ != 0)
+    return Status::error("cannot write '" + path_ + "': " + std::to_string(left_) + " observed inputs missing");
+  if (std::fflush(file_) != 0)
+    return failWrite();
+  std::fclose(file_);
+  file_ = nullptr;
+  if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    std::remove(temp_.c_str());
+    return Status::error("cannot write '" + path_ + "': " + why);
+  }
+  return Status::ok();
+}
+
 Status writeCalibrationFile(const CalibrationData &data, const std::string &path, bool withGram) {
   for (const ObservedInput &in : data.inputs)
     withGram = withGram && in.stats.hasGram();
-  std::string temp = path + ".tmp" + std::to_string(::getpid());
-  File f(std::fopen(temp.c_str(), "wb"));
-  if (!f)
-    return Status::error("cannot write '" + temp + "': " + std::strerror(errno));
-  Writer w(f.get());
-  w.raw(kMagic, sizeof kMagic);
-  w.value(kVersion);
-  w.value(uint32_t(data.inputs.size()));
-  w.value(withGram ? kFlagGram : 0u);
-  w.value(uint32_t(0));
+  CalibrationFileWriter writer;
+  if (Status s = writer.open(path, data.inputs.size(), withGram); s.failed())
+    return s;
   for (const ObservedInput &in : data.inputs)
-    writeInput(w, in, withGram);
-  bool ok = w.ok() && std::fflush(f.get()) == 0;
-  f.reset();
-  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::string why = std::strerror(errno);
-    std::remove(temp.c_str());
-    return Status::error("cannot write '" + path + "': " + why);
-  }
-  return Status::ok();
+    if (Status s = writer.append(in); s.failed())
+      return s;
+  return writer.finish();
 }
 
 Status readCalibrationFile(const std::string &path, bool needGram, CalibrationData &out, bool lazyGram) {

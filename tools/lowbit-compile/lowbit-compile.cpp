@@ -70,6 +70,11 @@ cl::opt<std::string> saveCalib("save-calib", cl::desc("Write the calibration sta
                                cl::value_desc("file"), cl::cat(category));
 cl::opt<std::string> calibStats("calib-stats", cl::desc("Read calibration statistics (--save-calib) from this file"),
                                 cl::value_desc("file"), cl::cat(category));
+cl::opt<int64_t> calibMaxMemory("calib-max-memory",
+                                cl::desc("Accumulate at most this many MiB of X^T X at once while calibrating: "
+                                         "past it, calibrate the layers in chunks, one pass over the tokens "
+                                         "each (same statistics; 0: no bound)"),
+                                cl::value_desc("MiB"), cl::init(1024), cl::cat(category));
 cl::opt<std::string> method("method",
                             cl::desc("How weights are rounded: rtn (round to nearest), gptq or awq; or W8A8 "
                                      "(int8 weights, per-token int8 activations): smoothquant or llm-int8. All "
@@ -254,6 +259,7 @@ int main(int argc, char **argv) {
   compile.calibSeqLen = calibSeqLen;
   compile.saveCalib = saveCalib;
   compile.calibStats = calibStats;
+  compile.calibMaxMemoryMB = calibMaxMemory;
   compile.method = method;
   compile.imatrix = imatrix;
   compile.threads = threads;
@@ -261,6 +267,10 @@ int main(int argc, char **argv) {
   compile.gptqActOrder = gptqActOrder;
   if (!calibrate.empty() && !calibStats.empty()) {
     WithColor::error(errs(), "lowbit-compile") << "--calibrate and --calib-stats exclude each other\n";
+    return 1;
+  }
+  if (calibMaxMemory < 0) {
+    WithColor::error(errs(), "lowbit-compile") << "--calib-max-memory must be 0 (no bound) or a positive MiB count\n";
     return 1;
   }
   if (std::string error = checkW8A8Options(compile); !error.empty()) {

@@ -42,6 +42,11 @@ struct CompileOptions {
   int64_t calibSeqLen = 512;
   std::string saveCalib;  ///< write the gathered statistics here
   std::string calibStats; ///< read statistics from here instead
+  /// Bound on the X^T X accumulated at once while calibrating, in MiB (0:
+  /// none). Past it the inputs are calibrated in chunks of layers, one
+  /// pass over the tokens each, the statistics going through a file
+  /// (docs/CALIBRATION.md, "Memory"). SmolLM2-135M's 800 MB fit the default.
+  int64_t calibMaxMemoryMB = 1024;
   /// "rtn" (lowbit-quantize-weights), "gptq" (lowbit-gptq), "awq"
   /// (lowbit-awq, then lowbit-quantize-weights), or the W8A8 methods
   /// "smoothquant" (lowbit-smooth) and "llm-int8" (lowbit-outlier-split),

@@ -15,6 +15,8 @@
 #include "lowbit/Quant/Calibration.h"
 #include "lowbit/Quant/Status.h"
 
+#include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,9 +39,38 @@ struct ObservedInput {
 struct CalibrationData {
   std::vector<ObservedInput> inputs;
   std::string path; ///< the statistics file the lazy X^T X are read from
+  /// Keeps `path` alive while these statistics are: a temporary file (the
+  /// chunked calibration's, when no --save-calib names one) is removed when
+  /// the last holder goes. Null for a file the user named.
+  std::shared_ptr<const void> fileOwner;
 
   /// The observed input that `weight` reads; null if none lists it.
   const ObservedInput *forWeight(const std::string &weight) const;
+};
+
+/// Writes a statistics file one observed input at a time (the chunked
+/// calibration appends each chunk's inputs as it finishes them): through a
+/// temporary file that finish() renames into place; removed if never
+/// finished. The file is byte-identical to writeCalibrationFile's.
+class CalibrationFileWriter {
+public:
+  CalibrationFileWriter() = default;
+  CalibrationFileWriter(const CalibrationFileWriter &) = delete;
+  CalibrationFileWriter &operator=(const CalibrationFileWriter &) = delete;
+  ~CalibrationFileWriter();
+
+  /// Starts a file of `observers` inputs, with X^T X if `withGram`.
+  Status open(const std::string &path, size_t observers, bool withGram);
+  /// The next input, in the order readCalibrationFile will list them.
+  Status append(const ObservedInput &in);
+  Status finish();
+
+private:
+  Status failWrite();
+  std::string path_, temp_;
+  FILE *file_ = nullptr;
+  size_t left_ = 0; ///< inputs still to append
+  bool withGram_ = false;
 };
 
 /// Writes `data` (X^T X only when `withGram` and every input has it)
