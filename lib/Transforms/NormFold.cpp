@@ -14,23 +14,71 @@ using namespace mlir;
 
 namespace lowbit {
 
+namespace {
+
+/// A constant f32 [k] read along the generic's last loop: a norm's gamma or
+/// beta, one value per channel.
+bool isChannelConstant(linalg::GenericOp op, OpOperand *operand, int64_t k) {
+  auto constant = operand->get().getDefiningOp<arith::ConstantOp>();
+  auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  return type && type.getRank() == 1 && type.getDimSize(0) == k && type.getElementType().isF32() &&
+         map.getNumResults() == 1 && map.getResult(0) == getAffineDimExpr(op.getNumLoops() - 1, op.getContext());
+}
+
+/// The generic's input that block argument `v` is, or null.
+OpOperand *inputOf(linalg::GenericOp op, Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || arg.getOwner() != &op.getRegion().front() || arg.getArgNumber() >= unsigned(op.getNumDpsInputs()))
+    return nullptr;
+  return op.getDpsInputOperand(arg.getArgNumber());
+}
+
+/// The elementwise generic's body: `a * b` (RMSNorm, LayerNorm without a
+/// bias) or `a * b + c` (LayerNorm's `x * gamma + beta`). Its multiply, and
+/// the input added after it (null without a bias).
+bool matchScaleShift(linalg::GenericOp op, arith::MulFOp &mul, OpOperand *&bias) {
+  Block &body = op.getRegion().front();
+  size_t ops = body.getOperations().size();
+  if (op.getNumDpsInits() != 1 || op.getNumLoops() != op.getNumParallelLoops() ||
+      !((op.getNumDpsInputs() == 2 && ops == 2) || (op.getNumDpsInputs() == 3 && ops == 3)))
+    return false;
+  mul = dyn_cast<arith::MulFOp>(body.front());
+  bias = nullptr;
+  if (!mul)
+    return false;
+  if (ops == 2)
+    return true;
+  auto add = dyn_cast<arith::AddFOp>(*std::next(body.begin()));
+  if (!add || body.getTerminator()->getOperand(0) != add.getResult())
+    return false;
+  Value other = add.getLhs() == mul.getResult() ? add.getRhs() : add.getRhs() == mul.getResult() ? add.getLhs() : Value();
+  bias = other ? inputOf(op, other) : nullptr;
+  return bias != nullptr;
+}
+
+} // namespace
+
 OpOperand *normGammaOperand(Value activation, int64_t k) {
   auto op = activation.getDefiningOp<linalg::GenericOp>();
-  if (!op || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != op.getNumParallelLoops() || op.getRegion().front().getOperations().size() != 2)
+  arith::MulFOp mul;
+  OpOperand *bias = nullptr;
+  if (!op || !matchScaleShift(op, mul, bias))
     return nullptr;
-  auto mul = dyn_cast<arith::MulFOp>(op.getRegion().front().front());
-  if (!mul)
+  // A bias folds with gamma ((x gamma + beta) / s), so it must be one too.
+  if (bias && !isChannelConstant(op, bias, k))
     return nullptr;
-  for (OpOperand *operand : op.getDpsInputOperands()) {
-    auto constant = operand->get().getDefiningOp<arith::ConstantOp>();
-    auto type = constant ? dyn_cast<RankedTensorType>(constant.getType()) : nullptr;
-    AffineMap map = op.getMatchingIndexingMap(operand);
-    if (type && type.getRank() == 1 && type.getDimSize(0) == k && type.getElementType().isF32() &&
-        map.getNumResults() == 1 && map.getResult(0) == getAffineDimExpr(op.getNumLoops() - 1, op.getContext()))
+  for (Value factor : {mul.getLhs(), mul.getRhs()})
+    if (OpOperand *operand = inputOf(op, factor); operand && operand != bias && isChannelConstant(op, operand, k))
       return operand;
-  }
   return nullptr;
+}
+
+OpOperand *normBetaOperand(OpOperand *gamma) {
+  auto op = cast<linalg::GenericOp>(gamma->getOwner());
+  arith::MulFOp mul;
+  OpOperand *bias = nullptr;
+  return matchScaleShift(op, mul, bias) ? bias : nullptr;
 }
 
 std::vector<float> constantValues(arith::ConstantOp constant) {
@@ -65,16 +113,32 @@ void writeWeightRows(WeightMatmul m, ArrayRef<float> rows) {
   resource.getRawHandle().getResource()->setBlob(HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float)));
 }
 
-void foldIntoGamma(OpOperand *gamma, ArrayRef<float> scales, StringRef blobName) {
-  auto constant = gamma->get().getDefiningOp<arith::ConstantOp>();
-  std::vector<float> g = constantValues(constant);
-  (void)quant::foldIntoNorm(g.data(), nullptr, int64_t(g.size()), scales.data());
-  OpBuilder b(gamma->getOwner());
+namespace {
+
+/// `values` as a new blob constant `blobName` of `operand`'s type, for this
+/// operand only.
+void replaceConstant(OpOperand *operand, ArrayRef<float> values, StringRef blobName) {
+  auto constant = operand->get().getDefiningOp<arith::ConstantOp>();
+  OpBuilder b(operand->getOwner());
   auto type = cast<RankedTensorType>(constant.getType());
-  ArrayRef<char> bytes(reinterpret_cast<const char *>(g.data()), g.size() * sizeof(float));
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float));
   AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, alignof(float));
   auto attr = DenseResourceElementsAttr::get(type, blobName, std::move(blob));
-  gamma->set(arith::ConstantOp::create(b, constant.getLoc(), attr));
+  operand->set(arith::ConstantOp::create(b, constant.getLoc(), attr));
+}
+
+} // namespace
+
+void foldIntoGamma(OpOperand *gamma, ArrayRef<float> scales, StringRef blobName) {
+  std::vector<float> g = constantValues(gamma->get().getDefiningOp<arith::ConstantOp>());
+  OpOperand *beta = normBetaOperand(gamma);
+  std::vector<float> bias;
+  if (beta)
+    bias = constantValues(beta->get().getDefiningOp<arith::ConstantOp>());
+  (void)quant::foldIntoNorm(g.data(), beta ? bias.data() : nullptr, int64_t(g.size()), scales.data());
+  replaceConstant(gamma, g, blobName);
+  if (beta)
+    replaceConstant(beta, bias, (blobName + "_bias").str());
 }
 
 std::string whyNotFoldable(Value input, ArrayRef<WeightMatmul> group, OpOperand *gamma,

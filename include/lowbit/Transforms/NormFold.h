@@ -18,10 +18,14 @@
 
 namespace lowbit {
 
-/// `x * gamma` with gamma a constant f32 [k] read along the last loop (an
-/// RMSNorm's or LayerNorm's scale): the operand that holds gamma, or null
-/// when `activation` is made by anything else.
+/// `x * gamma` or `x * gamma + beta` with gamma (and beta) constant f32 [k]
+/// read along the last loop (an RMSNorm's or LayerNorm's scale and shift):
+/// the operand that holds gamma, or null when `activation` is made by
+/// anything else.
 mlir::OpOperand *normGammaOperand(mlir::Value activation, int64_t k);
+
+/// The beta of `gamma`'s norm (`x * gamma + beta`), or null without one.
+mlir::OpOperand *normBetaOperand(mlir::OpOperand *gamma);
 
 /// A float constant's values (dense or a resource blob).
 std::vector<float> constantValues(mlir::arith::ConstantOp constant);
@@ -34,7 +38,8 @@ llvm::DenseMap<llvm::StringRef, int> countResourceUses(mlir::Operation *root);
 /// name) by `rows` ([N, K]) in the weight's own layout.
 void writeWeightRows(WeightMatmul m, llvm::ArrayRef<float> rows);
 
-/// gamma / s, as a new blob constant `blobName` for this norm's multiply only
+/// gamma / s, as a new blob constant `blobName` for this norm's multiply only,
+/// and beta / s (`blobName`_bias) where the norm has a bias
 /// (the CPU pipeline passes blobs to the code as weights; an inline vector
 /// of this size crashed the compiled model).
 void foldIntoGamma(mlir::OpOperand *gamma, llvm::ArrayRef<float> scales, llvm::StringRef blobName);

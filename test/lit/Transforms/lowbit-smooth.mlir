@@ -16,6 +16,13 @@
 // RUN: lowbit-opt %t.plain.mlir --lowbit-smooth="calib-stats=%t.salient report=true" 2>&1 | FileCheck %s --check-prefix=PLAIN
 // Excluded weights stay float (and the norm still folds: W' x' = W x).
 // RUN: lowbit-opt %t.norm.mlir --lowbit-smooth="calib-stats=%t.salient exclude=w" | FileCheck %s --check-prefix=EXCLUDED
+// A LayerNorm with a bias (x * gamma + beta, gamma = 2, beta = 0.5, as
+// MiniLM's): 1/s goes into gamma and beta; with the weight left float the
+// model is unchanged up to fp32 rounding (smooth_layernorm_check.py, 1e-5).
+// RUN: %python %S/Inputs/gptq_case.py 16 64 --layernorm > %t.ln.mlir
+// RUN: lowbit-opt %t.ln.mlir --lowbit-smooth="calib-stats=%t.salient report=true" 2>&1 | FileCheck %s --check-prefix=LAYERNORM
+// RUN: lowbit-opt %t.ln.mlir --lowbit-smooth="calib-stats=%t.salient exclude=w" -o %t.ln.out.mlir
+// RUN: %python %S/Inputs/smooth_layernorm_check.py %t.ln.mlir %t.ln.out.mlir 64
 
 // CHECK-LABEL: func.func @random
 // CHECK: %[[G:.*]] = arith.constant dense_resource<w.smooth_norm> : tensor<64xf32>
@@ -30,3 +37,9 @@
 // PLAIN: lowbit.matmul %{{.*}} : tensor<?x64xf32>, !lowbit.packed<16x64, int8, a8>
 // EXCLUDED: dense_resource<w.smooth_norm>
 // EXCLUDED-NOT: lowbit.matmul
+// LAYERNORM: [group 1/1] w (+0): smoothed, alpha 0.50
+// LAYERNORM: [1/1] w: 16x64 f32 -> int8, a8
+// LAYERNORM: %[[G:.*]] = arith.constant dense_resource<w.smooth_norm> : tensor<64xf32>
+// LAYERNORM: %[[B:.*]] = arith.constant dense_resource<w.smooth_norm_bias> : tensor<64xf32>
+// LAYERNORM: linalg.generic {{.*}} ins(%{{.*}}, %[[G]], %[[B]] : tensor<?x64xf32>, tensor<64xf32>, tensor<64xf32>)
+// LAYERNORM: lowbit.matmul

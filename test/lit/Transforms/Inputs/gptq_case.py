@@ -3,6 +3,8 @@
 
     gptq_case.py N K > model.mlir   (x[?, K] * W[K, N], W ~ N(0, 1), seed 0)
     gptq_case.py N K --norm > model.mlir   (the same after x * gamma, gamma = 1: lowbit-awq)
+    gptq_case.py N K --layernorm > model.mlir   (after x * gamma + beta, gamma = 2, beta = 0.5:
+                                            LayerNorm's scale and bias)
     gptq_case.py N K --mlp > model.mlir    (x = g * (u W_up), W_up [16, K] the weight `up`:
                                             down_proj's input, for lowbit-awq's fold into up)
     gptq_case.py --check BOUND < report   (every GPTQ loss <= BOUND * RTN's)
@@ -93,13 +95,27 @@ MLP = """  %up = arith.constant dense_resource<up> : tensor<16x{K}xf32>
   }} -> tensor<?x{K}xf32>
 """
 
+LAYERNORM = """  %gamma = arith.constant dense<2.0> : tensor<{K}xf32>
+  %beta = arith.constant dense<0.5> : tensor<{K}xf32>
+  %c0n = arith.constant 0 : index
+  %n = tensor.dim %input, %c0n : tensor<?x{K}xf32>
+  %e = tensor.empty(%n) : tensor<?x{K}xf32>
+  %x = linalg.generic {{indexing_maps = [#v, #g, #g, #v], iterator_types = ["parallel", "parallel"]}}
+      ins(%input, %gamma, %beta : tensor<?x{K}xf32>, tensor<{K}xf32>, tensor<{K}xf32>) outs(%e : tensor<?x{K}xf32>) {{
+  ^bb0(%a: f32, %b: f32, %c: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.addf %p, %c : f32
+    linalg.yield %q : f32
+  }} -> tensor<?x{K}xf32>
+"""
+
 
 def main() -> int:
     if sys.argv[1] == "--check":
         return check(float(sys.argv[2]))
     n, k = int(sys.argv[1]), int(sys.argv[2])
     w = np.random.default_rng(0).standard_normal((k, n)).astype("<f4")
-    norm = NORM.format(K=k) if "--norm" in sys.argv else "  %x = tensor.cast %input : tensor<?x{K}xf32> to tensor<?x{K}xf32>\n".format(K=k)
+    norm = NORM.format(K=k) if "--norm" in sys.argv else LAYERNORM.format(K=k) if "--layernorm" in sys.argv else "  %x = tensor.cast %input : tensor<?x{K}xf32> to tensor<?x{K}xf32>\n".format(K=k)
     model = MODEL.format(N=n, K=k, HEX=w.tobytes().hex().upper(), NORM=norm)
     if "--mlp" in sys.argv:
         up = np.random.default_rng(1).standard_normal((16, k)).astype("<f4")
