@@ -1317,6 +1317,16 @@ constexpr int64_t kChunkSupergroups = 8;
 /// a third of L2.
 constexpr int64_t kBlockRows = 48;
 
+/// Formats with side arrays (IntTraits) prefetch them with the rows.
+template <class F, class = void> struct HasSidePrefetch : std::false_type {};
+template <class F>
+struct HasSidePrefetch<F, std::void_t<decltype(std::declval<const F &>().prefetchSide(0, 0))>> : std::true_type {};
+
+/// Weight rows that the prefill unpacking prefetches ahead.
+constexpr int64_t kPrefillAhead = 4;
+/// Whether the tiles of a block prefetch the next block.
+constexpr bool kPrefillTiles = true;
+
 template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1) {
   const int64_t groups = groupsOf(a.K), supergroups = supergroupsOf(a.K), stride = supergroups * kSuperRecord;
   const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
@@ -1326,12 +1336,36 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   const Transposer t;
   const int64_t chunk = std::min(kChunkSupergroups, supergroups);
   std::vector<SuperWeightsOf<F>> buffer(static_cast<size_t>(kBlockRows * chunk));
+  const int64_t step = a.rowBytes / groups; // as in dotRowsOne
   for (int64_t c0 = 0; c0 < supergroups; c0 += chunk) {
     const int64_t count = std::min(chunk, supergroups - c0);
+    // The chunk's packed bytes of a row (and its side arrays' entries).
+    const int64_t g0 = 4 * c0, g1 = std::min(groups, 4 * (c0 + count));
+    // Row n + ahead's bytes of the chunk, with its side arrays' entries.
+    auto prefetchRow = [&](const F &w, int64_t n, int64_t ahead) {
+      if (n + ahead >= n1)
+        return;
+      const char *row = reinterpret_cast<const char *>(a.w + (n + ahead) * a.rowBytes);
+      for (int64_t at = g0 * step; at < g1 * step; at += 64)
+        _mm_prefetch(row + at, _MM_HINT_T0);
+      if constexpr (HasSidePrefetch<F>::value)
+        for (int64_t g = g0; g < g1; ++g)
+          w.prefetchSide(g, ahead);
+    };
     for (int64_t nb = n0; nb < n1; nb += kBlockRows) {
       const int64_t ne = std::min(n1, nb + kBlockRows);
       for (int64_t n = nb; n < ne; ++n) {
         const F w(a, n);
+        // The unpacking waited on DRAM for a third of an M = 16 call: the
+        // rows are read in bursts (one block, then the tiles), which the
+        // hardware prefetcher does not run ahead of. The first block's rows
+        // are fetched kPrefillAhead rows ahead, the next blocks' during the
+        // tiles below (kPrefillTiles).
+        if (n == n0)
+          for (int64_t j = 1; j <= kPrefillAhead; ++j)
+            prefetchRow(w, n, j);
+        else
+          prefetchRow(w, n, kPrefillAhead);
         for (int64_t sg = 0; sg < count; ++sg)
           unpackSuper(w, groups, c0 + sg, t, buffer[(n - nb) * chunk + sg]);
       }
@@ -1340,6 +1374,9 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
         const uint8_t *x = act + m0 * stride + c0 * kSuperRecord;
         for (int64_t n = nb; n < ne; n += kNR) {
           const int64_t nr = std::min<int64_t>(kNR, ne - n);
+          if (kPrefillTiles && m0 == 0 && ne < n1 && ne - nb == kBlockRows)
+            for (int64_t j = 0; j < nr; ++j) // the same rows of the next block
+              prefetchRow(F(a, n + j), n + j, kBlockRows);
           const SuperWeightsOf<F> *rows[kNR];
           for (int64_t j = 0; j < kNR; ++j)
             rows[j] = buffer.data() + (n - nb + std::min<int64_t>(j, nr - 1)) * chunk;
@@ -1372,10 +1409,6 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
 template <class F, class = void> struct SuperMinsOf : std::false_type {};
 template <class F> struct SuperMinsOf<F, std::void_t<decltype(F::kSuperMins)>> : std::bool_constant<F::kSuperMins> {};
 
-/// Formats with side arrays (IntTraits) prefetch them with the rows.
-template <class F, class = void> struct HasSidePrefetch : std::false_type {};
-template <class F>
-struct HasSidePrefetch<F, std::void_t<decltype(std::declval<const F &>().prefetchSide(0, 0))>> : std::true_type {};
 
 /// Weight rows n, n + 1, ... n + NR - 1.
 template <class F, int... J>
