@@ -614,6 +614,21 @@ template <unsigned Bits, Offset Off> struct IntTraits {
       _mm_prefetch(reinterpret_cast<const char *>(zeroPoints + at), _MM_HINT_T0);
   }
 
+  /// Prefetches the side-array entries of groups [g0, g1) of the row `rows`
+  /// below, a cache line at a time (the prefill's unpacking).
+  void prefetchSideRange(int64_t g0, int64_t g1, int64_t rows) const {
+    auto first = [&](int64_t g) { return groupSize == 32 ? 4 * g : groupSize == 64 ? 2 * g : entryOf(g); };
+    const int64_t base = rows * entries, e0 = base + first(g0),
+                  e1 = base + std::max(first(g0), std::min(entries, first(g1)) - 1);
+    for (const float *array : {scales, mins, reinterpret_cast<const float *>(zeroPoints)}) {
+      if (!array)
+        continue;
+      for (int64_t e = e0; e < e1; e += 16)
+        _mm_prefetch(reinterpret_cast<const char *>(array + e), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(array + e1), _MM_HINT_T0);
+    }
+  }
+
   /// The side-array values of the group's 4 blocks, in slots 0..3.
   template <typename T> __m128i side4(const T *values, int64_t g) const {
     if (oneEntryPerGroup()) {
@@ -1210,12 +1225,19 @@ void unpackSuper(const F &w, int64_t groups, int64_t sg, const Transposer &t, Su
   for (int g = 0; g < 4; ++g)
     A[g] = _mm512_castps_si512(u[g].s0);
   out.s0 = _mm512_castsi512_ps(t.compress(A));
-  for (int g = 0; g < 4; ++g)
-    A[g] = _mm512_castps_si512(u[g].s1);
-  out.s1 = _mm512_castsi512_ps(t.compress(A));
-  for (int g = 0; g < 4; ++g)
-    A[g] = _mm512_castps_si512(u[g].mv);
-  out.mv = _mm512_castsi512_ps(t.compress(A));
+  // superTile reads s1 only without kShared, mv only with kHasMin: the
+  // unpacking is a quarter of an M = 16 call, and these are 6 of its ~25
+  // permutations.
+  if constexpr (!F::kShared) {
+    for (int g = 0; g < 4; ++g)
+      A[g] = _mm512_castps_si512(u[g].s1);
+    out.s1 = _mm512_castsi512_ps(t.compress(A));
+  }
+  if constexpr (F::kHasMin) {
+    for (int g = 0; g < 4; ++g)
+      A[g] = _mm512_castps_si512(u[g].mv);
+    out.mv = _mm512_castsi512_ps(t.compress(A));
+  }
 }
 
 /// out[j * 4 + r] = weight row j . activation row r over all supergroups.
@@ -1349,8 +1371,7 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
       for (int64_t at = g0 * step; at < g1 * step; at += 64)
         _mm_prefetch(row + at, _MM_HINT_T0);
       if constexpr (HasSidePrefetch<F>::value)
-        for (int64_t g = g0; g < g1; ++g)
-          w.prefetchSide(g, ahead);
+        w.prefetchSideRange(g0, g1, ahead);
     };
     for (int64_t nb = n0; nb < n1; nb += kBlockRows) {
       const int64_t ne = std::min(n1, nb + kBlockRows);
