@@ -141,8 +141,28 @@ void foldIntoGamma(OpOperand *gamma, ArrayRef<float> scales, StringRef blobName)
     replaceConstant(beta, bias, (blobName + "_bias").str());
 }
 
+namespace {
+
+bool isGroupReader(Operation *user, ArrayRef<WeightMatmul> group) {
+  // Shape queries do not read the values.
+  return isa<tensor::DimOp>(user) || llvm::any_of(group, [&](WeightMatmul m) { return m.op.getOperation() == user; });
+}
+
+} // namespace
+
+void detachOtherReaders(Value input, ArrayRef<WeightMatmul> group) {
+  if (llvm::all_of(input.getUsers(), [&](Operation *user) { return isGroupReader(user, group); }))
+    return;
+  Operation *norm = input.getDefiningOp();
+  OpBuilder b(norm);
+  b.setInsertionPointAfter(norm);
+  Operation *copy = b.clone(*norm);
+  Value result = copy->getResult(cast<OpResult>(input).getResultNumber());
+  input.replaceUsesWithIf(result, [&](OpOperand &use) { return !isGroupReader(use.getOwner(), group); });
+}
+
 std::string whyNotFoldable(Value input, ArrayRef<WeightMatmul> group, OpOperand *gamma,
-                           const llvm::DenseMap<StringRef, int> &resourceUses) {
+                           const llvm::DenseMap<StringRef, int> &resourceUses, bool otherReadersAllowed) {
   for (WeightMatmul m : group) {
     auto resource = dyn_cast<DenseResourceElementsAttr>(m.weight.getValue());
     if (!resource || resourceUses.lookup(resource.getRawHandle().getKey()) != 1)
@@ -150,10 +170,10 @@ std::string whyNotFoldable(Value input, ArrayRef<WeightMatmul> group, OpOperand 
   }
   if (!gamma)
     return "its input is not a norm's gamma multiply";
-  // Shape queries do not read the values.
-  for (Operation *user : input.getUsers())
-    if (!isa<tensor::DimOp>(user) && !llvm::any_of(group, [&](WeightMatmul m) { return m.op.getOperation() == user; }))
-      return "the norm's output has other users";
+  if (!otherReadersAllowed)
+    for (Operation *user : input.getUsers())
+      if (!isGroupReader(user, group))
+        return "the norm's output has other users";
   return "";
 }
 

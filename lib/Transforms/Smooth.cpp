@@ -84,7 +84,8 @@ private:
     WeightMatmul first = group.front();
     std::string name = weightName(first);
     OpOperand *gamma = normGammaOperand(input, first.k);
-    if (std::string why = whyNotFoldable(input, group, gamma, resourceUses_); !why.empty()) {
+    if (std::string why = whyNotFoldable(input, group, gamma, resourceUses_, /*otherReadersAllowed=*/true);
+        !why.empty()) {
       if (report)
         llvm::errs() << "[group " << index << "/" << count << "] " << name << ": not smoothed (" << why << ")\n";
       return success();
@@ -112,6 +113,7 @@ private:
         return m.op.emitError() << "lowbit-smooth: '" << weightName(m) << "': " << s.message();
       writeWeightRows(m, rows[i]);
     }
+    detachOtherReaders(input, group);
     foldIntoGamma(gamma, scales, name + ".smooth_norm");
     if (report) {
       auto [lo, hi] = std::minmax_element(scales.begin(), scales.end());

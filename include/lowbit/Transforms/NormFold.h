@@ -45,9 +45,18 @@ void writeWeightRows(WeightMatmul m, llvm::ArrayRef<float> rows);
 void foldIntoGamma(mlir::OpOperand *gamma, llvm::ArrayRef<float> scales, llvm::StringRef blobName);
 
 /// Why the readers `group` of `input` cannot be rescaled through `gamma` ("" when
-/// they can): no norm multiply, a shared weight blob, or another reader.
+/// they can): no norm multiply, a shared weight blob, or (unless
+/// `otherReadersAllowed`) another reader.
 std::string whyNotFoldable(mlir::Value input, llvm::ArrayRef<WeightMatmul> group, mlir::OpOperand *gamma,
-                           const llvm::DenseMap<llvm::StringRef, int> &resourceUses);
+                           const llvm::DenseMap<llvm::StringRef, int> &resourceUses,
+                           bool otherReadersAllowed = false);
+
+/// Gives the readers of `input` other than `group` (a post-LN encoder's
+/// residual reads the LayerNorm's output too) a copy of the elementwise op
+/// that makes it, with the original gamma and beta, so that folding 1/s
+/// into the original changes only what `group` reads. The copy costs one
+/// elementwise pass over x.
+void detachOtherReaders(mlir::Value input, llvm::ArrayRef<WeightMatmul> group);
 
 } // namespace lowbit
 
