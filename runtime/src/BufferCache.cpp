@@ -2,6 +2,7 @@
 
 #include "BufferCache.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace lowbit::runtime {
@@ -14,13 +15,16 @@ void *BufferCache::allocate(uint64_t bytes) {
   const uint64_t rounded = (bytes + 4095) & ~uint64_t(4095);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = idle_.find(rounded);
-    if (it != idle_.end() && !it->second.empty()) {
-      void *block = it->second.back();
-      it->second.pop_back();
+    Bucket &bucket = idle_[rounded];
+    bucket.lastUse = ++clock_;
+    if (!bucket.blocks.empty()) {
+      void *block = bucket.blocks.back();
+      bucket.blocks.pop_back();
       idleBytes_ -= rounded;
       ++hits_;
       live_[block] = rounded;
+      liveBytes_ += rounded;
+      peakLiveBytes_ = std::max(peakLiveBytes_, liveBytes_);
       return block;
     }
   }
@@ -28,8 +32,28 @@ void *BufferCache::allocate(uint64_t bytes) {
   if (block) {
     std::lock_guard<std::mutex> lock(mutex_);
     live_[block] = rounded;
+    liveBytes_ += rounded;
+    peakLiveBytes_ = std::max(peakLiveBytes_, liveBytes_);
   }
   return block;
+}
+
+bool BufferCache::makeRoom(uint64_t bytes, uint64_t keepSize) {
+  const uint64_t cap = std::min(limit_, 2 * peakLiveBytes_);
+  while (idleBytes_ + bytes > cap) {
+    auto stalest = idle_.end();
+    for (auto it = idle_.begin(); it != idle_.end(); ++it)
+      if (it->first != keepSize && !it->second.blocks.empty() &&
+          (stalest == idle_.end() || it->second.lastUse < stalest->second.lastUse))
+        stalest = it;
+    if (stalest == idle_.end())
+      return false;
+    for (void *block : stalest->second.blocks)
+      std::free(block);
+    idleBytes_ -= stalest->first * stalest->second.blocks.size();
+    stalest->second.blocks.clear();
+  }
+  return true;
 }
 
 void BufferCache::release(void *block) {
@@ -41,8 +65,11 @@ void BufferCache::release(void *block) {
     if (it != live_.end()) {
       const uint64_t size = it->second;
       live_.erase(it);
-      if (idleBytes_ + size <= limit_) {
-        idle_[size].push_back(block);
+      liveBytes_ -= size;
+      Bucket &bucket = idle_[size];
+      bucket.lastUse = ++clock_;
+      if (makeRoom(size, size)) {
+        bucket.blocks.push_back(block);
         idleBytes_ += size;
         return;
       }
@@ -53,8 +80,8 @@ void BufferCache::release(void *block) {
 
 void BufferCache::trim() {
   std::lock_guard<std::mutex> lock(mutex_);
-  for (auto &[size, blocks] : idle_)
-    for (void *block : blocks)
+  for (auto &[size, bucket] : idle_)
+    for (void *block : bucket.blocks)
       std::free(block);
   idle_.clear();
   idleBytes_ = 0;

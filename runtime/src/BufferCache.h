@@ -29,7 +29,12 @@ public:
   /// arenas, not fresh pages.
   static constexpr uint64_t kMinBytes = 64 * 1024;
 
-  /// `limit`: at most this many bytes are kept idle; more is freed.
+  /// `limit`: at most this many bytes are kept idle, and never more than
+  /// twice the most bytes that were ever handed out at once (one run's
+  /// worth, with room for a second shape). Beyond that the sizes asked for
+  /// least recently are freed first: with changing shapes (an encoder's
+  /// batches of different widths) the idle blocks of the old sizes would
+  /// otherwise stay until the limit, one limit per session.
   explicit BufferCache(uint64_t limit = uint64_t(4) << 30) : limit_(limit) {}
   ~BufferCache();
   BufferCache(const BufferCache &) = delete;
@@ -50,9 +55,19 @@ private:
   mutable std::mutex mutex_;
   uint64_t limit_;
   uint64_t idleBytes_ = 0;
+  uint64_t liveBytes_ = 0, peakLiveBytes_ = 0;
   uint64_t hits_ = 0;
-  std::unordered_map<void *, uint64_t> live_;        // block -> rounded size
-  std::map<uint64_t, std::vector<void *>> idle_;      // rounded size -> blocks
+  uint64_t clock_ = 0; // counts allocate and release calls of large blocks
+  struct Bucket {
+    std::vector<void *> blocks;
+    uint64_t lastUse = 0; // clock_ when this size was last allocated or released
+  };
+  std::unordered_map<void *, uint64_t> live_; // block -> rounded size
+  std::map<uint64_t, Bucket> idle_;           // rounded size -> idle blocks
+
+  /// Frees idle blocks of the least recently used other sizes until `bytes`
+  /// more fit under the cap; false if they still do not.
+  bool makeRoom(uint64_t bytes, uint64_t keepSize);
 };
 
 } // namespace lowbit::runtime

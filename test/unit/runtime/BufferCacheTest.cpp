@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -61,6 +62,30 @@ TEST(BufferCache, KeepsAtMostItsLimit) {
   for (void *b : blocks)
     cache.release(b);
   EXPECT_EQ(cache.idleBytes(), uint64_t(3) << 20);
+}
+
+TEST(BufferCache, ChangingShapesDoNotPileUp) {
+  // An encoder's batches of different widths: each "run" asks for three
+  // blocks of a new size. Keeping every size would hold 3 x 64 KiB x (1 +
+  // ... + 20) = 40 MiB idle; the cache keeps at most twice the most it ever
+  // handed out at once (here 3 x 20 x 64 KiB), freeing the stalest sizes.
+  BufferCache cache;
+  uint64_t peak = 0;
+  for (uint64_t width = 1; width <= 20; ++width) {
+    const uint64_t bytes = width * BufferCache::kMinBytes;
+    void *blocks[3];
+    for (void *&b : blocks)
+      b = cache.allocate(bytes);
+    peak = std::max(peak, 3 * bytes);
+    for (void *b : blocks)
+      cache.release(b);
+    EXPECT_LE(cache.idleBytes(), 2 * peak) << "width " << width;
+    // The newest size stays for the next run of the same shape.
+    const uint64_t hits = cache.hits();
+    void *again = cache.allocate(bytes);
+    EXPECT_EQ(cache.hits(), hits + 1) << "width " << width;
+    cache.release(again);
+  }
 }
 
 TEST(BufferCache, ConcurrentUse) {
