@@ -128,9 +128,12 @@ def compile_variant(args, label: str, work: Path) -> Variant:
     stats = work / f"{safe_name(label)}.weights.json"
     flags = work / f"{safe_name(label)}.args"
     compiler = Path(args.bin) / "lowbit-compile"
+    # The model's path is part of the record: a work directory shared by two
+    # models must not hand one model's artifact of a label to the other.
+    record = f"{os.path.abspath(args.model)}\n{' '.join(extra)}"
     fresh = (artifact.exists() and stats.exists()
              and artifact.stat().st_mtime > max(Path(args.model).stat().st_mtime, compiler.stat().st_mtime)
-             and (flags.read_text() if flags.exists() else "") == " ".join(extra))
+             and (flags.read_text() if flags.exists() else "") == record)
     if fresh and not args.recompile:
         log(f"{label}: reusing {artifact}")
     else:
@@ -138,7 +141,7 @@ def compile_variant(args, label: str, work: Path) -> Variant:
         if quant:
             command += ["--quant", quant]
         command += extra
-        flags.write_text(" ".join(extra))
+        flags.write_text(record)
         log(f"{label}: compiling ({' '.join(command[1:])})")
         start = time.time()
         done = subprocess.run(command, capture_output=True, text=True)
