@@ -51,7 +51,7 @@ bool BufferCache::makeRoom(uint64_t bytes, uint64_t keepSize) {
     for (void *block : stalest->second.blocks)
       std::free(block);
     idleBytes_ -= stalest->first * stalest->second.blocks.size();
-    stalest->second.blocks.clear();
+    idle_.erase(stalest); // sizes of old shapes do not stay as empty buckets
   }
   return true;
 }
