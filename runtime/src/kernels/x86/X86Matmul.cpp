@@ -968,11 +968,15 @@ struct Q3_KTraits {
     return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(six)), _mm512_set1_ps(d));
   }
 
-  template <bool Tail = true> Unpacked load(int64_t g) const {
+  /// The one-row decode folds d_x into the scales once per super-block.
+  static constexpr bool kSuperScales = true;
+
+  /// dxv: d_x of each sub-block (SuperScalesOf), or ones.
+  template <bool Tail = true> Unpacked load(int64_t g, __m512 dxv = _mm512_set1_ps(1.f)) const {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + 110 * (g >> 1);
     if (h == 0)
-      sv = scales(p + 96, halfToFloat(p + 108));
+      sv = _mm512_mul_ps(scales(p + 96, halfToFloat(p + 108)), dxv);
     const __m512i qs = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32 + 32 * h)));
     const __m512i hm = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
     const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
@@ -1016,14 +1020,22 @@ struct Q2_KTraits {
     shift1 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
   }
 
-  template <bool Tail = true> Unpacked load(int64_t g) const {
+  /// The one-row decode folds d_x into the scales once per super-block and
+  /// applies the 16 mins there too (laneMins(), against the lane sums).
+  static constexpr bool kSuperScales = true;
+
+  /// -dmin m_i of the current super-block, sub-block i in slot i.
+  __m512 laneMins() const { return mv; }
+
+  /// dxv: d_x of each sub-block (SuperScalesOf), or ones.
+  template <bool Tail = true> Unpacked load(int64_t g, __m512 dxv = _mm512_set1_ps(1.f)) const {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + 84 * (g >> 1);
     if (h == 0) {
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
       const __m128i nibble = _mm_set1_epi8(0x0f);
       sv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(b, nibble))),
-                         _mm512_set1_ps(halfToFloat(p + 80)));
+                         _mm512_mul_ps(_mm512_set1_ps(halfToFloat(p + 80)), dxv));
       mv = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(b, 4), nibble))),
                          _mm512_set1_ps(-halfToFloat(p + 82)));
     }
@@ -1069,12 +1081,16 @@ struct Q6_KTraits {
     shiftRight1 = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
   }
 
-  template <bool Tail = true> Unpacked load(int64_t g) const {
+  /// The one-row decode folds d_x into the scales once per super-block.
+  static constexpr bool kSuperScales = true;
+
+  /// dxv: d_x of each sub-block (SuperScalesOf), or ones.
+  template <bool Tail = true> Unpacked load(int64_t g, __m512 dxv = _mm512_set1_ps(1.f)) const {
     const int h = static_cast<int>(g & 1);
     const uint8_t *p = row + 210 * (g >> 1);
     if (h == 0) {
       const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 192))));
-      sv = _mm512_mul_ps(sc, _mm512_set1_ps(halfToFloat(p + 208)));
+      sv = _mm512_mul_ps(sc, _mm512_mul_ps(_mm512_set1_ps(halfToFloat(p + 208)), dxv));
     }
     const __m512i ql = _mm512_loadu_si512(p + 64 * h);
     const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 128 + 32 * h)));
@@ -1430,6 +1446,16 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
 template <class F, class = void> struct SuperMinsOf : std::false_type {};
 template <class F> struct SuperMinsOf<F, std::void_t<decltype(F::kSuperMins)>> : std::bool_constant<F::kSuperMins> {};
 
+/// Formats of 256-element super-blocks with a scale per 16-element
+/// sub-block, laid out one sub-block per 128-bit lane (Q2_K, Q3_K, Q6_K):
+/// the one-row decode hands load() d_x of each sub-block at a super-block's
+/// first group, which multiplies it into the 16 scales once, per row and
+/// super-block, instead of a multiply per vector and group. Q2_K's mins are
+/// applied there too, one FMA against the 16 lane sums (laneMins()).
+template <class F, class = void> struct SuperScalesOf : std::false_type {};
+template <class F>
+struct SuperScalesOf<F, std::void_t<decltype(F::kSuperScales)>> : std::bool_constant<F::kSuperScales> {};
+
 
 /// Weight rows n, n + 1, ... n + NR - 1.
 template <class F, int... J>
@@ -1497,6 +1523,38 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
         } else if constexpr (F::kHasMin) {
           acc[j] = _mm512_fmadd_ps(u.mv, xs, acc[j]);
         }
+      }
+    } else if constexpr (SuperScalesOf<F>::value) {
+      constexpr bool laneMins = LaneMinsOf<F>::value;
+      const __m512i init1 = laneMins || F::kOffset == 0
+                                ? _mm512_setzero_si512()
+                                : _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
+                                                                        reinterpret_cast<const __m128i *>(rec + 144))));
+      // At a super-block's first group: d_x of its 16 sub-blocks (sub-block
+      // 8h + k lies in 32-block k / 2 of group h) and, for lane mins, d_x
+      // times the int8 sum of each (records' bytes 128..159, in sub-block
+      // order).
+      __m512 dxv = _mm512_setzero_ps(), laneSums = _mm512_setzero_ps();
+      const bool first = (g & 1) == 0;
+      if (first) {
+        const __m512 next = _mm512_castps128_ps512(_mm_load_ps(reinterpret_cast<const float *>(rec + kDecodeRecord + 160)));
+        dxv = _mm512_permutex2var_ps(dx4, _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 16, 16, 17, 17, 18, 18, 19, 19), next);
+        if constexpr (laneMins) {
+          const __m512i sums = _mm512_inserti64x4(
+              _mm512_castsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i *>(rec + 128))),
+              _mm256_load_si256(reinterpret_cast<const __m256i *>(rec + kDecodeRecord + 128)), 1);
+          laneSums = _mm512_mul_ps(_mm512_cvtepi32_ps(sums), dxv);
+        }
+      }
+      for (int j = 0; j < NR; ++j) {
+        const Unpacked u = w[j].template load<kTail>(g, dxv);
+        const __m512i i0 = _mm512_dpbusd_epi32(laneMins ? _mm512_setzero_si512() : init0, u.w0, x0);
+        const __m512i i1 = _mm512_dpbusd_epi32(init1, u.w1, x1);
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), u.s0, acc[j]);
+        acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), u.s1, acc[j]);
+        if constexpr (laneMins)
+          if (first)
+            acc[j] = _mm512_fmadd_ps(w[j].laneMins(), laneSums, acc[j]);
       }
     } else {
       constexpr bool laneMins = LaneMinsOf<F>::value;
