@@ -8,8 +8,13 @@
 //   - GB/s of packed weights (side arrays included) read per second,
 //   - GFLOP/s (2 M N K per call),
 //   - decode (M = 1): the fraction of this machine's read bandwidth measured
-//     in the same run (STREAM-style read-only sum over a buffer 8x the LLC,
-//     best of three software prefetch distances, as the kernels prefetch);
+//     in the same run, call by call: before each kernel call, a STREAM-style
+//     read-only sum of another copy of the same weights, on the same pool
+//     and workgroups, prefetching 0, 1 or 4 KiB ahead in turn (the kernels
+//     prefetch); the best distance's median is the ceiling. (A read of a
+//     separate buffer before each format, the earlier method, is still
+//     printed at the start; the host's bandwidth moved by 2x within minutes,
+//     which paired calls follow and a measurement seconds apart did not);
 //   - prefill: the fraction of the int8 dot-product peak (VPDPBUSD
 //     throughput measured in the same run, see below);
 //   - the speedup over ONNX Runtime on the same shape and threads, read from
@@ -253,6 +258,18 @@ __attribute__((target("avx2"))) float sumAvx2(const float *p, int64_t n, int64_t
 }
 #endif
 
+/// Sum of the floats in [p, p + n): AVX-512 where the CPU has it, else AVX2.
+float sumFloats(const float *p, int64_t n, int64_t ahead) {
+#if defined(__x86_64__)
+  return kernels::x86::hasAvx512Vnni() ? sumAvx512(p, n, ahead) : sumAvx2(p, n, ahead);
+#else
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i)
+    s += p[i];
+  return s;
+#endif
+}
+
 /// Best of 5 read-only sums, prefetching `ahead` bytes ahead (0: none).
 double readBandwidth(const float *buffer, int64_t floats, int threads, int64_t ahead) {
   double best = 0;
@@ -263,15 +280,7 @@ double readBandwidth(const float *buffer, int64_t floats, int threads, int64_t a
     const auto t0 = Clock::now();
     for (int t = 0; t < threads; ++t)
       pool.emplace_back([&, t] {
-#if defined(__x86_64__)
-        const float s = kernels::x86::hasAvx512Vnni() ? sumAvx512(buffer + t * per, per, ahead)
-                                                      : sumAvx2(buffer + t * per, per, ahead);
-#else
-        float s = 0;
-        for (int64_t i = 0; i < per; ++i)
-          s += buffer[t * per + i];
-#endif
-        sink.store(s, std::memory_order_relaxed);
+        sink.store(sumFloats(buffer + t * per, per, ahead), std::memory_order_relaxed);
       });
     for (std::thread &th : pool)
       th.join();
@@ -437,10 +446,56 @@ OrtTimes readOrt(const std::string &path) {
   return times;
 }
 
-/// Median seconds per call, rotating over the weight copies.
+/// The paired read of a decode case: one weight copy's arrays (codes and
+/// side arrays), each cut into `groups` slices as a decode call cuts its
+/// rows, read by the same pool.
+struct PairedRead {
+  const Weights *w = nullptr;
+  int64_t groups = 1, ahead = 0;
+  std::atomic<float> sink{0};
+
+  /// What a read covers of slice g of the n bytes at data: whole 256-byte
+  /// steps from its first 64-byte boundary (the ragged ends, under 320
+  /// bytes a slice, are left out of the time and the count alike).
+  std::pair<const float *, int64_t> slice(const void *data, int64_t n, int64_t g) const {
+    const int64_t per = (n + groups - 1) / groups, b = std::min(n, g * per), e = std::min(n, b + per);
+    const uintptr_t at = reinterpret_cast<uintptr_t>(data);
+    const uintptr_t lo = (at + b + 63) & ~uintptr_t(63), hi = at + e;
+    return {reinterpret_cast<const float *>(lo), hi > lo ? int64_t(hi - lo) / 256 * 256 : 0};
+  }
+  template <class Fn> void forEachSlice(int64_t g, Fn fn) const {
+    fn(slice(w->codes.data(), int64_t(w->codes.size()), g));
+    fn(slice(w->scales.data(), int64_t(w->scales.size() * 4), g));
+    fn(slice(w->mins.data(), int64_t(w->mins.size() * 4), g));
+    fn(slice(w->zeroPoints.data(), int64_t(w->zeroPoints.size() * 4), g));
+  }
+  /// Bytes one read covers.
+  int64_t bytes() const {
+    int64_t total = 0;
+    for (int64_t g = 0; g < groups; ++g)
+      forEachSlice(g, [&](std::pair<const float *, int64_t> s) { total += s.second; });
+    return total;
+  }
+  static void run(void *self, int64_t g) {
+    PairedRead &r = *static_cast<PairedRead *>(self);
+    r.forEachSlice(g, [&](std::pair<const float *, int64_t> s) {
+      if (s.second > 0)
+        r.sink.store(sumFloats(s.first, s.second / 4, r.ahead), std::memory_order_relaxed);
+    });
+  }
+};
+
+/// Median seconds per call, rotating over the weight copies. With
+/// `pairedBandwidth` (decode), each call is preceded by a read-only sum of
+/// another copy's bytes, split over the same pool in as many workgroups as
+/// the call, with software prefetch 0, 1 or 4 KiB ahead in turn: the read
+/// bandwidth of the same moment, threads and access granularity (the best
+/// of the three distances' median GB/s), so a change in what the VM's host
+/// gives (it moved by 2x within minutes on this project's machine) moves
+/// both sides of the ratio.
 double timeCalls(const lowbit_dispatch_context *ctx, const Format &f, const std::vector<Weights> &copies,
                  const float *x, float *y, int64_t M, int64_t N, int64_t K, double minSeconds, int minCalls,
-                 double *cpuShare = nullptr) {
+                 double *cpuShare = nullptr, double *pairedBandwidth = nullptr) {
   const uint64_t word = quant::encodeFormat(f);
   auto call = [&](const Weights &w) {
     auto data = [](const auto &v) { return v.empty() ? nullptr : v.data(); };
@@ -450,9 +505,25 @@ double timeCalls(const lowbit_dispatch_context *ctx, const Format &f, const std:
   };
   call(copies[0]);
   std::vector<double> times;
+  constexpr int64_t kAheads[3] = {0, 1024, 4096};
+  std::vector<double> readTimes[3];
+  PairedRead reader;
+  const int64_t workers = ctx && ctx->parallel_for ? std::max<int64_t>(1, ctx->num_workers) : 1;
+  reader.groups = workers > 1 ? 4 * workers : 1; // as kernels::matmul splits a decode call
   const auto start = Clock::now();
   const double cpu0 = processCpuSeconds();
   for (size_t i = 0; (int(i) < minCalls || seconds(start, Clock::now()) < minSeconds) && i < 5000; ++i) {
+    if (pairedBandwidth) {
+      // Half the rotation away: neither this call's copy nor a recent one.
+      reader.w = &copies[(i + copies.size() / 2) % copies.size()];
+      reader.ahead = kAheads[i % 3];
+      const auto r0 = Clock::now();
+      if (reader.groups == 1)
+        PairedRead::run(&reader, 0);
+      else
+        ctx->parallel_for(ctx->pool, reader.groups, PairedRead::run, &reader);
+      readTimes[i % 3].push_back(seconds(r0, Clock::now()));
+    }
     const auto t0 = Clock::now();
     call(copies[i % copies.size()]);
     times.push_back(seconds(t0, Clock::now()));
@@ -461,6 +532,15 @@ double timeCalls(const lowbit_dispatch_context *ctx, const Format &f, const std:
     const double cpu = processCpuSeconds() - cpu0;
     cpuShare[0] = cpu / seconds(start, Clock::now()) / std::max<uint32_t>(1, ctx ? ctx->num_workers : 1);
     cpuShare[1] = cpu / double(times.size()); // CPU seconds per call
+  }
+  if (pairedBandwidth) {
+    const int64_t readBytes = reader.bytes();
+    *pairedBandwidth = 0;
+    for (std::vector<double> &r : readTimes)
+      if (!r.empty()) {
+        std::nth_element(r.begin(), r.begin() + r.size() / 2, r.end());
+        *pairedBandwidth = std::max(*pairedBandwidth, double(readBytes) / r[r.size() / 2]);
+      }
   }
   std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
   return times[times.size() / 2];
@@ -549,7 +629,7 @@ int main(int argc, char **argv) {
   // Machine ceilings, measured again before each format and shape (the
   // machine is shared: each row is compared with the ceilings measured under
   // the load of its moment), and the best seen over the run.
-  std::map<int, double> bandwidth, peak, bestBandwidth, bestPeak;
+  std::map<int, double> bandwidth, peak, bestBandwidth, bestPeak, bestPaired;
   const int64_t floats = std::max<int64_t>(8 * llc, 256 << 20) / 4;
   float *buffer = static_cast<float *>(std::aligned_alloc(64, floats * 4));
   for (int64_t i = 0; i < floats; ++i)
@@ -638,15 +718,16 @@ int main(int argc, char **argv) {
           for (float &v : x)
             v = normal(rng);
           const double minSeconds = o.quick ? 0.05 : (M == 1 ? 0.25 : 0.3);
-          double cpuInfo[2] = {0, 0};
+          double cpuInfo[2] = {0, 0}, paired = 0;
           const double sec = timeCalls(ctx, nf.format, copies, x.data(), y.data(), M, N, K, minSeconds,
-                                       M >= 512 ? 2 : 5, cpuInfo);
+                                       M >= 512 ? 2 : 5, cpuInfo, M == 1 ? &paired : nullptr);
           const double cpu = cpuInfo[0];
           const double gbs = bytes / sec / 1e9, gflops = 2.0 * M * N * K / sec / 1e9;
           char bw[16] = "-", pk[16] = "-", xo[16] = "-", xp[16] = "-", ceil[16];
           if (M == 1) {
-            std::snprintf(bw, sizeof bw, "%.0f%%", 100.0 * bytes / sec / bandwidth[t]);
-            std::snprintf(ceil, sizeof ceil, "%.1f", bandwidth[t] / 1e9);
+            bestPaired[t] = std::max(bestPaired[t], paired);
+            std::snprintf(bw, sizeof bw, "%.0f%%", 100.0 * bytes / sec / paired);
+            std::snprintf(ceil, sizeof ceil, "%.1f", paired / 1e9);
           } else {
             // Compute-bound: ops per CPU-second the process got, against
             // the per-core peak (itself per CPU-second of one thread).
@@ -680,12 +761,14 @@ int main(int argc, char **argv) {
   std::free(buffer);
   std::printf("\nload average at end: %s\n", loadAverage().c_str());
   for (int t : o.threads)
-    std::printf("best ceilings seen, %d thread(s): read bandwidth %.1f GB/s, int8 peak %.0f GOP/s\n", t,
-                bestBandwidth[t] / 1e9, bestPeak[t] / 1e9);
+    std::printf("best ceilings seen, %d thread(s): read bandwidth %.1f GB/s (paired reads of decode cases: %.1f), "
+                "int8 peak %.0f GOP/s\n",
+                t, bestBandwidth[t] / 1e9, bestPaired[t] / 1e9, bestPeak[t] / 1e9);
   std::printf("x_ort: ONNX Runtime's median time / lowbit's (MatMulNBits 4-bit block 32/128 for int4_g32/g128, "
-              "float MatMul for q8_0); x_port: lowbit's portable kernel / tuned. %%bw: of the read bandwidth above "
-              "(decode); %%peak (prefill): 2MNK per CPU-second the process used, over the kernel family's one-thread int8 peak "
-              "(ceil: VPDPBUSD zmm for avx512, ymm for avxvnni, VPMADDUBSW+VPMADDWD ymm for avx2); ceil: that bandwidth (GB/s) "
-              "or peak (GOP/s), measured just before the format's cases; cpu: CPU time the process got / (wall time x threads) during the timed calls.\n");
+              "float MatMul for q8_0); x_port: lowbit's portable kernel / tuned. %%bw (decode): of the paired read's "
+              "bandwidth (ceil, GB/s: a read-only sum of another copy of the same weights on the same pool and "
+              "workgroups, interleaved call by call with the kernel's calls, best of 3 prefetch distances); %%peak (prefill): 2MNK per CPU-second the process used, over the kernel family's one-thread int8 peak "
+              "(ceil, GOP/s: VPDPBUSD zmm for avx512, ymm for avxvnni, VPMADDUBSW+VPMADDWD ymm for avx2, "
+              "measured just before the format's cases); cpu: CPU time the process got / (wall time x threads) during the timed calls.\n");
   return 0;
 }
