@@ -1457,11 +1457,12 @@ inline void superTileM(const SuperWeightsOf<F> *const *w, const uint8_t *act, in
 /// (4 x 8 x 832 bytes) stays in L1 while the unpacked weight rows of the
 /// block stream past it from L2.
 constexpr int64_t kChunkSupergroups = 8;
-/// Weight rows unpacked at a time (a multiple of 3): 96 x 8 x 576 bytes
-/// touched (the s1 and mv lines only where a format reads them; 320 for
-/// int4's packed nibbles), about half of L2. 48 rows switched activation
-/// tiles twice as often: M = 512 ran 2-4 points of the peak lower.
-constexpr int64_t kBlockRows = 96;
+/// Weight rows unpacked at a time (a multiple of 3): 48 x 8 x 576 bytes
+/// touched (s1 and mv only where a format reads them; 320 for int4's packed
+/// nibbles), a fifth of L2; 96 from kLargeBlockFrom activation rows on:
+/// 48 rows switch activation tiles twice as often (M = 512: 2-4 points of
+/// the peak lower), 96 took M = 16 of int8_ch, q6_k, q4_k 2-10 points lower.
+constexpr int64_t kBlockRows = 48, kLargeBlockRows = 96, kLargeBlockFrom = 64;
 
 /// Formats with side arrays (IntTraits) prefetch them with the rows.
 template <class F, class = void> struct HasSidePrefetch : std::false_type {};
@@ -1479,7 +1480,8 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   constexpr int kNR = 3, kMR = 4;
   const Transposer t;
   const int64_t chunk = std::min(kChunkSupergroups, supergroups);
-  std::vector<SuperWeightsOf<F>> buffer(static_cast<size_t>(kBlockRows * chunk));
+  const int64_t blockRows = a.M >= kLargeBlockFrom ? kLargeBlockRows : kBlockRows;
+  std::vector<SuperWeightsOf<F>> buffer(static_cast<size_t>(blockRows * chunk));
   const int64_t step = a.rowBytes / groups; // as in dotRowsOne
   // int4 (packsNibbles): the buffer holds the transposed packed nibbles,
   // split in the tiles.
@@ -1497,17 +1499,17 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
       w.prefetchSideRange(g0, g1, ahead);
   };
   // Block by block, and within a block chunk by chunk: the block's outputs
-  // (M x kBlockRows floats) stay in L2 while its K-chunks add to them
+  // (M x blockRows floats) stay in L2 while its K-chunks add to them
   // (chunk-major, each chunk's partial sums went back to an M x N output in
   // L3: a twelfth of the time at M = 512, K = 11008).
-  for (int64_t nb = n0; nb < n1; nb += kBlockRows) {
-    const int64_t ne = std::min(n1, nb + kBlockRows);
+  for (int64_t nb = n0; nb < n1; nb += blockRows) {
+    const int64_t ne = std::min(n1, nb + blockRows);
     for (int64_t c0 = 0; c0 < supergroups; c0 += chunk) {
       const int64_t count = std::min(chunk, supergroups - c0);
       // The next unit (what the tiles prefetch): the same rows' next chunk,
       // or after the block's last chunk the next block's first.
       const bool lastChunk = c0 + chunk >= supergroups;
-      const int64_t nextAhead = lastChunk ? kBlockRows : 0, nextChunk = lastChunk ? 0 : c0 + chunk;
+      const int64_t nextAhead = lastChunk ? blockRows : 0, nextChunk = lastChunk ? 0 : c0 + chunk;
       for (int64_t n = nb; n < ne; ++n) {
         const F w(a, n);
         // The unpacking waited on DRAM for a third of an M = 16 call: the
@@ -1527,13 +1529,14 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
         for (int64_t sg = 0; sg < count; ++sg)
           unpackSuper(w, groups, c0 + sg, t, buffer[(n - nb) * chunk + sg], packed);
       }
+      const bool prefetchNext = !lastChunk || (ne < n1 && ne - nb == blockRows);
       for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
         const int64_t mr = std::min<int64_t>(kMR, a.M - m0);
         const uint8_t *x = act + m0 * stride + c0 * kSuperRecord;
         for (int64_t n = nb; n < ne; n += kNR) {
           const int64_t nr = std::min<int64_t>(kNR, ne - n);
           // The first activation tile prefetches the next unit, 3 rows a tile.
-          if (m0 == 0 && (!lastChunk || (ne < n1 && ne - nb == kBlockRows)))
+          if (m0 == 0 && prefetchNext)
             for (int64_t j = 0; j < nr; ++j)
               prefetchRow(F(a, n + j), n + j, nextAhead, nextChunk);
           const SuperWeightsOf<F> *rows[kNR];
