@@ -152,6 +152,11 @@ TEST_F(MatmulTest, ManyActivationRows) {
   std::mt19937 rng(5);
   checkFormat(Format::blockFormat(FormatKind::Q4_K), 300, 9, 512, ctx(), rng);
   checkFormat(Format::integer(3, Granularity::Group, 64, Offset::ZeroPoint), 300, 9, 512, ctx(), rng);
+  // The x86 prefill's large unpack blocks (96 rows from M = 64) with a
+  // partial last block, several K-chunks and a partial activation tile:
+  // int4 (packed nibbles in the tiles) and q8_0 (unpacked codes).
+  checkFormat(Format::integer(4, Granularity::Group, 128), 66, 200, 4608, ctx(), rng);
+  checkFormat(Format::blockFormat(FormatKind::Q8_0), 66, 200, 4608, ctx(), rng);
 }
 
 TEST_F(MatmulTest, ShortLastGroupMatchesTheReference) {

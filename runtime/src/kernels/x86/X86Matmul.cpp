@@ -1207,8 +1207,80 @@ struct alignas(64) SuperWeightsLaneMins : SuperWeights {
 template <class F>
 using SuperWeightsOf = std::conditional_t<LaneMinsOf<F>::value, SuperWeightsLaneMins, SuperWeights>;
 
+template <class F> struct IsInt4 : std::false_type {};
+template <Offset Off> struct IsInt4<IntTraits<4, Off>> : std::true_type {};
+
+/// Whether unpackSuperInt4 covers the row's format (and the prefill keeps
+/// its weights as transposed packed nibbles, split in the tiles).
+template <class F> bool packsNibbles(const F &w) {
+  if constexpr (IsInt4<F>::value)
+    return w.groupSize == 0 || w.groupSize == 32 || w.groupSize == 64 || w.groupSize == kGroup;
+  (void)w;
+  return false;
+}
+
+/// unpackSuper for int4 with groups of 32, 64, 128, per channel or per
+/// tensor: the supergroup's 256 packed bytes are transposed as they are (8
+/// dword permutations) and split into nibbles after, since the split is
+/// bytewise (was: split, then two transpositions of 8 each); the scales
+/// (and mins or zero-point terms) of the 16 chunks are one load and one
+/// permutation, with no per-group branches. Returns false for the group
+/// sizes it does not cover. Same values as the generic path.
+template <Offset Off>
+bool unpackSuperInt4(const IntTraits<4, Off> &w, int64_t groups, int64_t sg, const Transposer &t, SuperWeights &out,
+                     bool packed) {
+  const int64_t G = w.groupSize;
+  if (!packsNibbles(w))
+    return false;
+  const int64_t at = 256 * sg, avail = w.rowBytes - at;
+  __m512i A[4], T[4];
+  if (avail >= 256) {
+    for (int g = 0; g < 4; ++g)
+      A[g] = _mm512_loadu_si512(w.row + at + 64 * g);
+  } else {
+    for (int g = 0; g < 4; ++g)
+      A[g] = loadUpTo(w.row + at + 64 * g, avail - 64 * g);
+  }
+  t(A, T);
+  const __m512i nibble = _mm512_set1_epi8(0x0f);
+  for (int s = 0; s < 4; ++s) {
+    if (packed) {
+      out.t[s] = T[s];
+    } else {
+      out.t[s] = _mm512_and_si512(T[s], nibble);
+      out.t[4 + s] = _mm512_and_si512(_mm512_srli_epi16(T[s], 4), nibble);
+    }
+  }
+  // Chunk c = 4 g + l (block l of group g of the supergroup): its side-array
+  // entry, relative to the supergroup's first (per tensor / channel: 0).
+  const int64_t valid = std::min<int64_t>(16, 4 * (groups - 4 * sg)); // chunks in the row
+  const int64_t perEntry = G == 0 ? 0 : G / 32, first = G == 0 ? 0 : 16 * sg / perEntry;
+  const int64_t count = G == 0 ? 1 : std::min<int64_t>(w.entries - first, (valid + perEntry - 1) / perEntry);
+  const __m512i index = G == 0    ? _mm512_setzero_si512()
+                        : G == 32 ? _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+                        : G == 64 ? _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7)
+                                  : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+  const __mmask16 entries = static_cast<__mmask16>(_bzhi_u32(0xffff, static_cast<unsigned>(count)));
+  const __mmask16 chunks = static_cast<__mmask16>(_bzhi_u32(0xffff, static_cast<unsigned>(valid)));
+  auto spread = [&](const auto *values) {
+    return _mm512_maskz_permutexvar_epi32(chunks, index, _mm512_maskz_loadu_epi32(entries, values + first));
+  };
+  const __m512 s0 = _mm512_castsi512_ps(spread(w.scales));
+  out.s0 = s0;
+  if constexpr (Off == Offset::Min) {
+    out.mv = _mm512_castsi512_ps(spread(w.mins));
+  } else if constexpr (Off == Offset::ZeroPoint) {
+    const __m512 z = _mm512_cvtepi32_ps(spread(w.zeroPoints));
+    out.mv = _mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(s0, z));
+  }
+  return true;
+}
+
 template <class F>
-void unpackSuper(const F &w, int64_t groups, int64_t sg, const Transposer &t, SuperWeightsOf<F> &out) {
+void unpackSuper(const F &w, int64_t groups, int64_t sg, const Transposer &t, SuperWeightsOf<F> &out, bool packed = false) {
+  if constexpr (IsInt4<F>::value)
+    if (unpackSuperInt4(w, groups, sg, t, out, packed))
+      return;
   Unpacked u[4];
   for (int g = 0; g < 4; ++g) {
     if (4 * sg + g < groups) {
@@ -1256,8 +1328,31 @@ void unpackSuper(const F &w, int64_t groups, int64_t sg, const Transposer &t, Su
   }
 }
 
-/// out[j * 4 + r] = weight row j . activation row r over all supergroups.
-template <class F, int NR, int MR>
+/// The horizontal sums of v[0..11] in one vector: sum(v[4 j + r]) in float
+/// 4 r + j (floats 4 r + 3 zero), by a transposing tree: 22 shuffles and 11
+/// adds where 12 separate reductions took 96 instructions (a tenth of a
+/// prefill tile's time over a 4096-element K-chunk).
+inline __m512 reduce12(const __m512 v[12]) {
+  // Pairs: 128-bit lanes [a(0+2), a(1+3), b(0+2), b(1+3)].
+  __m512 c[6];
+  for (int k = 0; k < 6; ++k)
+    c[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  // Quads: lane l of e[k] holds 4 partial sums of v[4 k + l].
+  __m512 e[3];
+  for (int k = 0; k < 3; ++k)
+    e[k] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * k], c[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(c[2 * k], c[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  // Within the lanes: [e0 (0+2), e1 (0+2), e0 (1+3), e1 (1+3)], then the totals.
+  const __m512 f0 = _mm512_add_ps(_mm512_unpacklo_ps(e[0], e[1]), _mm512_unpackhi_ps(e[0], e[1]));
+  const __m512 f1 = _mm512_add_ps(_mm512_unpacklo_ps(e[2], _mm512_setzero_ps()),
+                                  _mm512_unpackhi_ps(e[2], _mm512_setzero_ps()));
+  return _mm512_add_ps(_mm512_shuffle_ps(f0, f1, _MM_SHUFFLE(1, 0, 1, 0)),
+                       _mm512_shuffle_ps(f0, f1, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+
+/// out[r * 4 + j] = weight row j . activation row r over all supergroups.
+template <class F, int NR, int MR, bool Packed = false>
 inline void superTile(const SuperWeightsOf<F> *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
                       float *out) {
   __m512 acc[NR][MR];
@@ -1273,15 +1368,40 @@ inline void superTile(const SuperWeightsOf<F> *const *w, const uint8_t *act, int
         for (int j = 0; j < NR; ++j)
           i[j][r] = init;
       }
-      for (int s = 0; s < 8; ++s) {
-        // Weights in registers (each serves MR rows), activations from L1.
-        __m512i wv[NR];
-        for (int j = 0; j < NR; ++j)
-          wv[j] = load64(&w[j][sg].t[s]);
-        for (int r = 0; r < MR; ++r) {
-          const __m512i xv = load64(x + r * stride + 64 * s);
+      if constexpr (Packed) {
+        // t[s] holds steps s (low nibbles) and 4 + s (high nibbles): half
+        // the bytes of the unpacked weights stream from L2.
+        const __m512i nibble = _mm512_set1_epi8(0x0f);
+        for (int s = 0; s < 4; ++s) {
+          __m512i raw[NR], wv[NR];
+          for (int j = 0; j < NR; ++j) {
+            raw[j] = load64(&w[j][sg].t[s]);
+            wv[j] = _mm512_and_si512(raw[j], nibble);
+          }
+          for (int r = 0; r < MR; ++r) {
+            const __m512i xv = load64(x + r * stride + 64 * s);
+            for (int j = 0; j < NR; ++j)
+              i[j][r] = _mm512_dpbusd_epi32(i[j][r], wv[j], xv);
+          }
           for (int j = 0; j < NR; ++j)
-            i[j][r] = _mm512_dpbusd_epi32(i[j][r], wv[j], xv);
+            wv[j] = _mm512_and_si512(_mm512_srli_epi16(raw[j], 4), nibble);
+          for (int r = 0; r < MR; ++r) {
+            const __m512i xv = load64(x + r * stride + 64 * (4 + s));
+            for (int j = 0; j < NR; ++j)
+              i[j][r] = _mm512_dpbusd_epi32(i[j][r], wv[j], xv);
+          }
+        }
+      } else {
+        for (int s = 0; s < 8; ++s) {
+          // Weights in registers (each serves MR rows), activations from L1.
+          __m512i wv[NR];
+          for (int j = 0; j < NR; ++j)
+            wv[j] = load64(&w[j][sg].t[s]);
+          for (int r = 0; r < MR; ++r) {
+            const __m512i xv = load64(x + r * stride + 64 * s);
+            for (int j = 0; j < NR; ++j)
+              i[j][r] = _mm512_dpbusd_epi32(i[j][r], wv[j], xv);
+          }
         }
       }
       for (int r = 0; r < MR; ++r) {
@@ -1327,23 +1447,25 @@ inline void superTile(const SuperWeightsOf<F> *const *w, const uint8_t *act, int
           acc[j][r] = _mm512_fmadd_ps(w[j][sg].mv, xs, acc[j][r]);
       }
   }
-  for (int j = 0; j < NR; ++j)
-    for (int r = 0; r < MR; ++r)
-      out[j * 4 + r] = _mm512_reduce_add_ps(acc[j][r]);
+  __m512 v[12];
+  for (int j = 0; j < 3; ++j)
+    for (int r = 0; r < 4; ++r)
+      v[4 * j + r] = j < NR && r < MR ? acc[j < NR ? j : 0][r < MR ? r : 0] : _mm512_setzero_ps();
+  _mm512_storeu_ps(out, reduce12(v));
 }
 
-template <class F, int NR>
+template <class F, int NR, bool Packed = false>
 inline void superTileM(const SuperWeightsOf<F> *const *w, const uint8_t *act, int64_t stride, int64_t supergroups,
                        int64_t mr, float *out) {
   switch (mr) {
   case 1:
-    return superTile<F, NR, 1>(w, act, stride, supergroups, out);
+    return superTile<F, NR, 1, Packed>(w, act, stride, supergroups, out);
   case 2:
-    return superTile<F, NR, 2>(w, act, stride, supergroups, out);
+    return superTile<F, NR, 2, Packed>(w, act, stride, supergroups, out);
   case 3:
-    return superTile<F, NR, 3>(w, act, stride, supergroups, out);
+    return superTile<F, NR, 3, Packed>(w, act, stride, supergroups, out);
   default:
-    return superTile<F, NR, 4>(w, act, stride, supergroups, out);
+    return superTile<F, NR, 4, Packed>(w, act, stride, supergroups, out);
   }
 }
 
@@ -1351,9 +1473,12 @@ inline void superTileM(const SuperWeightsOf<F> *const *w, const uint8_t *act, in
 /// (4 x 8 x 832 bytes) stays in L1 while the unpacked weight rows of the
 /// block stream past it from L2.
 constexpr int64_t kChunkSupergroups = 8;
-/// Weight rows unpacked at a time (a multiple of 3): 48 x 8 x 704 bytes,
-/// a third of L2.
-constexpr int64_t kBlockRows = 48;
+/// Weight rows unpacked at a time (a multiple of 3): 48 x 8 x 576 bytes
+/// touched (s1 and mv only where a format reads them; 320 for int4's packed
+/// nibbles), a fifth of L2; 96 from kLargeBlockFrom activation rows on:
+/// 48 rows switch activation tiles twice as often (M = 512: 2-4 points of
+/// the peak lower), 96 took M = 16 of int8_ch, q6_k, q4_k 2-10 points lower.
+constexpr int64_t kBlockRows = 48, kLargeBlockRows = 96, kLargeBlockFrom = 64;
 
 /// Formats with side arrays (IntTraits) prefetch them with the rows.
 template <class F, class = void> struct HasSidePrefetch : std::false_type {};
@@ -1362,8 +1487,6 @@ struct HasSidePrefetch<F, std::void_t<decltype(std::declval<const F &>().prefetc
 
 /// Weight rows that the prefill unpacking prefetches ahead.
 constexpr int64_t kPrefillAhead = 4;
-/// Whether the tiles of a block prefetch the next block.
-constexpr bool kPrefillTiles = true;
 
 template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1) {
   const int64_t groups = groupsOf(a.K), supergroups = supergroupsOf(a.K), stride = supergroups * kSuperRecord;
@@ -1373,67 +1496,93 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
   constexpr int kNR = 3, kMR = 4;
   const Transposer t;
   const int64_t chunk = std::min(kChunkSupergroups, supergroups);
-  std::vector<SuperWeightsOf<F>> buffer(static_cast<size_t>(kBlockRows * chunk));
+  const int64_t blockRows = a.M >= kLargeBlockFrom ? kLargeBlockRows : kBlockRows;
+  std::vector<SuperWeightsOf<F>> buffer(static_cast<size_t>(blockRows * chunk));
   const int64_t step = a.rowBytes / groups; // as in dotRowsOne
-  for (int64_t c0 = 0; c0 < supergroups; c0 += chunk) {
-    const int64_t count = std::min(chunk, supergroups - c0);
-    // The chunk's packed bytes of a row (and its side arrays' entries).
-    const int64_t g0 = 4 * c0, g1 = std::min(groups, 4 * (c0 + count));
-    // Row n + ahead's bytes of the chunk, with its side arrays' entries.
-    auto prefetchRow = [&](const F &w, int64_t n, int64_t ahead) {
-      if (n + ahead >= n1)
-        return;
-      const char *row = reinterpret_cast<const char *>(a.w + (n + ahead) * a.rowBytes);
-      for (int64_t at = g0 * step; at < g1 * step; at += 64)
-        _mm_prefetch(row + at, _MM_HINT_T0);
-      if constexpr (HasSidePrefetch<F>::value)
-        w.prefetchSideRange(g0, g1, ahead);
-    };
-    for (int64_t nb = n0; nb < n1; nb += kBlockRows) {
-      const int64_t ne = std::min(n1, nb + kBlockRows);
+  // int4 (packsNibbles): the buffer holds the transposed packed nibbles,
+  // split in the tiles.
+  const bool packed = packsNibbles(F(a, n0));
+  // Row n + ahead's packed bytes of the K-chunk at supergroup c, with its
+  // side arrays' entries.
+  auto prefetchRow = [&](const F &w, int64_t n, int64_t ahead, int64_t c) {
+    if (n + ahead >= n1)
+      return;
+    const int64_t g0 = 4 * c, g1 = std::min(groups, 4 * (c + chunk));
+    const char *row = reinterpret_cast<const char *>(a.w + (n + ahead) * a.rowBytes);
+    for (int64_t at = g0 * step; at < g1 * step; at += 64)
+      _mm_prefetch(row + at, _MM_HINT_T0);
+    if constexpr (HasSidePrefetch<F>::value)
+      w.prefetchSideRange(g0, g1, ahead);
+  };
+  // Block by block, and within a block chunk by chunk: the block's outputs
+  // (M x blockRows floats) stay in L2 while its K-chunks add to them
+  // (chunk-major, each chunk's partial sums went back to an M x N output in
+  // L3: a twelfth of the time at M = 512, K = 11008).
+  for (int64_t nb = n0; nb < n1; nb += blockRows) {
+    const int64_t ne = std::min(n1, nb + blockRows);
+    for (int64_t c0 = 0; c0 < supergroups; c0 += chunk) {
+      const int64_t count = std::min(chunk, supergroups - c0);
+      // The next unit (what the tiles prefetch): the same rows' next chunk,
+      // or after the block's last chunk the next block's first.
+      const bool lastChunk = c0 + chunk >= supergroups;
+      const int64_t nextAhead = lastChunk ? blockRows : 0, nextChunk = lastChunk ? 0 : c0 + chunk;
       for (int64_t n = nb; n < ne; ++n) {
         const F w(a, n);
         // The unpacking waited on DRAM for a third of an M = 16 call: the
-        // rows are read in bursts (one block, then the tiles), which the
-        // hardware prefetcher does not run ahead of. The first block's rows
-        // are fetched kPrefillAhead rows ahead, the next blocks' during the
-        // tiles below (kPrefillTiles).
-        if (n == n0)
+        // rows are read in bursts (one unit, then the tiles), which the
+        // hardware prefetcher does not run ahead of. The first unit's rows
+        // are fetched kPrefillAhead rows ahead, the next units' during the
+        // tiles of the unit before, and again kPrefillAhead rows ahead here.
+        if (n == n0 && c0 == 0)
           for (int64_t j = 1; j <= kPrefillAhead; ++j)
-            prefetchRow(w, n, j);
-        else
-          prefetchRow(w, n, kPrefillAhead);
+            prefetchRow(w, n, j, c0);
+        else if (n + kPrefillAhead < ne)
+          prefetchRow(w, n, kPrefillAhead, c0);
+        else if (lastChunk) // the next block's first rows
+          prefetchRow(w, n, kPrefillAhead, 0);
+        else // this block's first rows, next chunk
+          prefetchRow(w, n, kPrefillAhead - (ne - nb), nextChunk);
         for (int64_t sg = 0; sg < count; ++sg)
-          unpackSuper(w, groups, c0 + sg, t, buffer[(n - nb) * chunk + sg]);
+          unpackSuper(w, groups, c0 + sg, t, buffer[(n - nb) * chunk + sg], packed);
       }
+      const bool prefetchNext = !lastChunk || (ne < n1 && ne - nb == blockRows);
       for (int64_t m0 = 0; m0 < a.M; m0 += kMR) {
         const int64_t mr = std::min<int64_t>(kMR, a.M - m0);
         const uint8_t *x = act + m0 * stride + c0 * kSuperRecord;
         for (int64_t n = nb; n < ne; n += kNR) {
           const int64_t nr = std::min<int64_t>(kNR, ne - n);
-          if (kPrefillTiles && m0 == 0 && ne < n1 && ne - nb == kBlockRows)
-            for (int64_t j = 0; j < nr; ++j) // the same rows of the next block
-              prefetchRow(F(a, n + j), n + j, kBlockRows);
+          // The first activation tile prefetches the next unit, 3 rows a tile.
+          if (m0 == 0 && prefetchNext)
+            for (int64_t j = 0; j < nr; ++j)
+              prefetchRow(F(a, n + j), n + j, nextAhead, nextChunk);
           const SuperWeightsOf<F> *rows[kNR];
           for (int64_t j = 0; j < kNR; ++j)
             rows[j] = buffer.data() + (n - nb + std::min<int64_t>(j, nr - 1)) * chunk;
-          float out[kNR * 4];
-          if (nr == 3)
-            superTileM<F, 3>(rows, x, stride, count, mr, out);
-          else if (nr == 2)
-            superTileM<F, 2>(rows, x, stride, count, mr, out);
-          else
-            superTileM<F, 1>(rows, x, stride, count, mr, out);
-          for (int64_t j = 0; j < nr; ++j) {
-            float *y = a.y + m0 * a.N + n + j;
-            if (c0 == 0) {
-              const float b = a.bias ? a.bias[n + j] : 0.f;
-              for (int64_t r = 0; r < mr; ++r)
-                y[r * a.N] = out[j * 4 + r] + b;
-            } else {
-              for (int64_t r = 0; r < mr; ++r)
-                y[r * a.N] += out[j * 4 + r];
-            }
+          alignas(64) float out[16];
+          auto tile = [&](auto p) {
+            constexpr bool kPacked = decltype(p)::value;
+            if (nr == 3)
+              superTileM<F, 3, kPacked>(rows, x, stride, count, mr, out);
+            else if (nr == 2)
+              superTileM<F, 2, kPacked>(rows, x, stride, count, mr, out);
+            else
+              superTileM<F, 1, kPacked>(rows, x, stride, count, mr, out);
+          };
+          if constexpr (IsInt4<F>::value) {
+            if (packed)
+              tile(std::true_type{});
+            else
+              tile(std::false_type{});
+          } else {
+            tile(std::false_type{});
+          }
+          // Row r's nr outputs are out[4 r ..]: one masked load / store each.
+          const __mmask8 cols = static_cast<__mmask8>((1u << nr) - 1);
+          const __m128 b = c0 == 0 && a.bias ? _mm_maskz_loadu_ps(cols, a.bias + n) : _mm_setzero_ps();
+          for (int64_t r = 0; r < mr; ++r) {
+            float *y = a.y + (m0 + r) * a.N + n;
+            const __m128 v = _mm_load_ps(out + 4 * r);
+            _mm_mask_storeu_ps(y, cols, _mm_add_ps(v, c0 == 0 ? b : _mm_maskz_loadu_ps(cols, y)));
           }
         }
       }
