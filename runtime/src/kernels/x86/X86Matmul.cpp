@@ -504,6 +504,7 @@ template <FormatKind Kind> struct Legacy32 {
 /// Laid out like the nibble formats (x0 lane l = first 16 codes of block l,
 /// x1 = last 16), so both vectors feed one accumulator.
 struct Q8_0Traits {
+  static constexpr const char *kName = "avx512vnni-q8_0";
   static constexpr bool kHasMin = false;
   static constexpr Perm kPerm = Perm::Nibble32;
   static constexpr bool kShared = true;
@@ -1803,27 +1804,33 @@ template <class F> MatmulKernel kernelFor(const char *name) {
   return k;
 }
 
-/// Q8_0 with one activation row reads DRAM 20-30% faster through the AVX2
-/// family's kernel (a 34-byte block at a time, four rows interleaved) than
-/// through this family's (a 136-byte group at a time), on one thread and on
-/// two, although this one is the faster from cache (1.88 against 2.88 ns per
-/// 128 weights): docs/PERFORMANCE.md, "Session 4", has the figures and what
-/// was tried; the cause was not found. So this family decodes Q8_0 with that
-/// kernel and keeps its own from two activation rows up. Prepare, its size
-/// and the rows all choose by M, so a call uses one kernel throughout.
-struct Q8_0Kernels {
-  static const MatmulKernel &decode() {
+/// Formats whose one-row decode reads DRAM faster through the AVX2 family's
+/// kernel (a block or super-block at a time per row, four rows interleaved)
+/// than through this family's (a 128-weight group at a time), although this
+/// one is the faster from cache (Q8_0: 1.88 against 2.88 ns per 128
+/// weights). Measured on this project's Zen 5 (docs/PERFORMANCE.md, "Session
+/// 4", has the figures and what was tried; the cause was not found): Q8_0
+/// 20-30% faster on one thread and on two. (Q6_K is 15-20% faster on two
+/// threads but 20% slower on one; choosing by the thread count would make
+/// results depend on it, so it keeps this family's kernel.) So these decode
+/// with that kernel and keep this family's from two activation rows up.
+/// Prepare, its size and the rows all choose by M, so a call uses one kernel
+/// throughout.
+template <FormatKind Kind, class F> struct DecodeThroughAvx2 {
+  static const MatmulKernel &narrow() {
     static const MatmulKernel k = [] {
-      MatmulKernel narrow;
-      return detectAvx2() && avx2Kernel(Format::blockFormat(FormatKind::Q8_0), narrow) ? narrow : wide();
+      MatmulKernel avx2;
+      return detectAvx2() && avx2Kernel(Format::blockFormat(Kind), avx2) ? avx2 : wide();
     }();
     return k;
   }
   static const MatmulKernel &wide() {
-    static const MatmulKernel k = kernelFor<Q8_0Traits>("avx512vnni-q8_0");
+    static const MatmulKernel k = kernelFor<F>(F::kName);
     return k;
   }
-  static const MatmulKernel &of(const MatmulArgs &a) { return a.M == 1 ? decode() : wide(); }
+  static const MatmulKernel &of(const MatmulArgs &a) {
+    return a.M == 1 ? narrow() : wide();
+  }
   static int64_t preparedBytes(const MatmulArgs &a) { return of(a).preparedBytes(a); }
   static void prepare(const lowbit_dispatch_context *ctx, const MatmulArgs &a, void *buffer) {
     of(a).prepare(ctx, a, buffer);
@@ -1871,7 +1878,7 @@ bool avx512Kernel(const Format &f, MatmulKernel &out) {
     out = kernelFor<Legacy32<FormatKind::IQ4_NL>>("avx512vnni-iq4_nl");
     return true;
   case FormatKind::Q8_0:
-    out = Q8_0Kernels::kernel();
+    out = DecodeThroughAvx2<FormatKind::Q8_0, Q8_0Traits>::kernel();
     return true;
   case FormatKind::Q4_K:
     out = kernelFor<Q4_KTraits>("avx512vnni-q4_k");
