@@ -430,6 +430,8 @@ template <FormatKind Kind> struct Legacy32 {
                                  : Kind == FormatKind::IQ4_NL ? 128
                                                               : 0;
   static constexpr int kGroupBytes = 4 * kBlockBytes; ///< packed bytes of 128 weights
+  /// Rows per pass of the one-row decode (DecodeRowsOf).
+  static constexpr int kDecodeRows = Kind == FormatKind::Q4_0 || Kind == FormatKind::IQ4_NL ? 1 : 4;
 
   struct Tables {
     Bytes64 codes, scales, mins, high;
@@ -1058,6 +1060,7 @@ struct Q2_KTraits {
 /// Q6_K: 256-element super-blocks = 2 halves of 128 (one group each); 16
 /// sub-blocks of 16 with int8 scales; q - 32.
 struct Q6_KTraits {
+  static constexpr int kDecodeRows = 1; ///< DecodeRowsOf
   static constexpr bool kHasMin = false;
   static constexpr Perm kPerm = Perm::Natural;
   static constexpr bool kShared = false;
@@ -1613,11 +1616,18 @@ std::array<F, sizeof...(J)> rowsAt(const MatmulArgs &a, int64_t n, std::integer_
   return {F(a, n + J)...};
 }
 
+/// Bytes ahead of the read position that a one-row-per-pass decode
+/// prefetches, in the same stream: the rows are contiguous, so this runs on
+/// into the next rows. 8 KiB beat 4 KiB (docs/PERFORMANCE.md, "Session 4").
+constexpr int64_t kStreamAhead = 8192;
+
 /// Decode with one activation row: out[j] = weight row j . x for NR
 /// consecutive weight rows in one pass, so each group's activation vectors,
 /// offset terms and scales are loaded and expanded once for NR rows, the
-/// bounds test runs only for the last group, and the rows of the next pass
-/// are prefetched at the same position (a distance of one pass: NR rows).
+/// bounds test runs only for the last group, and the weights ahead are
+/// prefetched: with NR > 1 the rows of the next pass at the same position
+/// (a distance of one pass: NR rows), with NR = 1 kStreamAhead bytes ahead
+/// in the one stream.
 template <class F, int NR>
 inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64_t groups, float *out) {
   const PermTables &t = kPermTables[static_cast<int>(F::kPerm)];
@@ -1626,6 +1636,8 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
   const int64_t step = a.rowBytes / groups; // F::kGroupBytes, but partial groups and per-channel rows
   constexpr int kLines = (F::kGroupBytes + 63) / 64;
   const char *ahead = reinterpret_cast<const char *>(a.w + (n + NR) * a.rowBytes);
+  if constexpr (NR == 1)
+    ahead = reinterpret_cast<const char *>(a.w + n * a.rowBytes) + kStreamAhead;
   __m512 acc[NR];
   for (int j = 0; j < NR; ++j)
     acc[j] = _mm512_setzero_ps();
@@ -1739,13 +1751,22 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
     out[j] = _mm512_reduce_add_ps(acc[j]);
 }
 
-/// Weight rows per pass of the one-row decode.
-constexpr int64_t kDecodeRows = 4;
+/// Weight rows per pass of the one-row decode: 4 (the activation work of a
+/// group shared by 4 rows, 4 row streams prefetched a pass ahead), or 1
+/// where one stream read from DRAM wins over that sharing: Q4_0, IQ4_NL and
+/// Q6_K (11008 x 4096, same-run comparisons, 1 and 2 threads: 4-29% faster
+/// in both of the host's bandwidth states; Q4_1, Q5_x, Q4_K, Q3_K, int4 and
+/// the others were slower on one thread or in the fast state). Results are
+/// the same either way: each row's arithmetic does not depend on NR.
+template <class F, class = void> struct DecodeRowsOf : std::integral_constant<int, 4> {};
+template <class F>
+struct DecodeRowsOf<F, std::void_t<decltype(F::kDecodeRows)>> : std::integral_constant<int, F::kDecodeRows> {};
 
 template <class F> void rowsKernel(const MatmulArgs &a, int64_t n0, int64_t n1, float *) {
   const int64_t groups = groupsOf(a.K), stride = groups * kDecodeRecord;
   const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
   constexpr int kMR = 4;
+  constexpr int kDecodeRows = DecodeRowsOf<F>::value;
   if (a.M == 1) {
     float out[kDecodeRows];
     int64_t n = n0;
