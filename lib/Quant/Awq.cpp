@@ -152,22 +152,28 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
   out.alphaLosses.assign(o.gridPoints, 0.0);
   std::vector<float> s(k), best(k, 1.f), v(rows * k), scratch(rows * k);
   double bestLoss = INFINITY;
-  // 1. The scale search.
-  for (int i = 0; i < o.gridPoints; ++i) {
-    const float alpha = static_cast<float>(i) / o.gridPoints;
-    scalesFor(absMean, k, alpha, o.minScale, s);
+  // The loss of W diag(s) for the scales in s; they become the best when
+  // lower than every earlier candidate's.
+  auto tryScales = [&](float alpha, bool duo, double &loss) -> Status {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < k; ++j)
         v[r * k + j] = w[r * k + j] * s[j];
-    double loss;
     if (Status st = lossOf(f, w, v.data(), rows, k, s.data(), g, o, scratch, loss); st.failed())
-      return st.context(what + ", alpha " + formatFloat(alpha));
-    out.alphaLosses[i] = loss;
+      return st.context(what + (duo ? ", duo alpha " : ", alpha ") + formatFloat(alpha));
     if (loss < bestLoss) {
       bestLoss = loss;
       best = s;
       out.alpha = alpha;
+      out.duo = duo;
     }
+    return Status::ok();
+  };
+  // 1. The scale search.
+  for (int i = 0; i < o.gridPoints; ++i) {
+    const float alpha = static_cast<float>(i) / o.gridPoints;
+    scalesFor(absMean, k, alpha, o.minScale, s);
+    if (Status st = tryScales(alpha, false, out.alphaLosses[i]); st.failed())
+      return st;
   }
   if (o.duoScaling) {
     // mean over rows of |w| relative to its group's max |w| (the row when
@@ -186,18 +192,9 @@ Status awqSearch(const Format &f, const float *w, int64_t rows, int64_t k, const
     for (int i = 0; i < o.gridPoints; ++i) {
       const float alpha = static_cast<float>(i) / o.gridPoints;
       duoScalesFor(absMean, wMean, alpha, o.minScale, s);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < k; ++j)
-          v[r * k + j] = w[r * k + j] * s[j];
       double loss;
-      if (Status st = lossOf(f, w, v.data(), rows, k, s.data(), g, o, scratch, loss); st.failed())
-        return st.context(what + ", duo alpha " + formatFloat(alpha));
-      if (loss < bestLoss) {
-        bestLoss = loss;
-        best = s;
-        out.alpha = alpha;
-        out.duo = true;
-      }
+      if (Status st = tryScales(alpha, true, loss); st.failed())
+        return st;
     }
   }
   out.scales = best;

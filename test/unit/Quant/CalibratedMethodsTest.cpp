@@ -40,6 +40,16 @@ CalibStats statsOf(const std::vector<float> &x, int64_t k, int threads = 1) {
   return stats;
 }
 
+/// Statistics of `tokens` Gaussian activation rows (from `seed`) whose
+/// channel `salient` is 30x larger than the others: the channel AWQ should
+/// protect.
+CalibStats salientStats(int64_t k, int64_t tokens, int64_t salient, unsigned seed) {
+  std::vector<float> x = gaussian(static_cast<size_t>(tokens * k), seed);
+  for (int64_t t = 0; t < tokens; ++t)
+    x[t * k + salient] *= 30.f;
+  return statsOf(x, k);
+}
+
 // ---- Calibration statistics ---------------------------------------------------
 
 TEST(CalibStats, MatchesDirectSumsAndMergesAcrossBatches) {
@@ -131,10 +141,7 @@ TEST(Awq, ScalesUpAPlantedSalientChannel) {
   // weights matter most for the output, and AWQ should protect them by
   // scaling them up before quantization.
   const int64_t n = 48, k = 128, tokens = 512, salient = 37;
-  std::vector<float> x = gaussian(tokens * k, 10);
-  for (int64_t t = 0; t < tokens; ++t)
-    x[t * k + salient] *= 30.f;
-  const CalibStats stats = statsOf(x, k);
+  const CalibStats stats = salientStats(k, tokens, salient, 10);
   const std::vector<float> w = gaussian(n * k, 11, 0.05f);
   const std::vector<float> absMean = stats.absMean();
   for (const char *text : {"int4, group = 32, asym", "int3", "q4_0"}) {
@@ -161,10 +168,7 @@ TEST(Awq, ScalesUpAPlantedSalientChannel) {
 TEST(Awq, ShortLastGroupIsScaledAndClippedOnItsOwnColumns) {
   // K = 96 at group 64: the salient channel sits in the short group of 32.
   const int64_t n = 48, k = 96, tokens = 512, salient = 80;
-  std::vector<float> x = gaussian(tokens * k, 14);
-  for (int64_t t = 0; t < tokens; ++t)
-    x[t * k + salient] *= 30.f;
-  const CalibStats stats = statsOf(x, k);
+  const CalibStats stats = salientStats(k, tokens, salient, 14);
   const std::vector<float> w = gaussian(n * k, 15, 0.05f);
   const std::vector<float> absMean = stats.absMean();
   AwqResult r;
@@ -195,10 +199,7 @@ TEST(Awq, ImportanceIsTheScaledInputsMeanSquare) {
   // exactly the loss of quantizeUniform with that importance; the search
   // still never loses to it and still protects the salient channel.
   const int64_t n = 48, k = 128, tokens = 512, salient = 37;
-  std::vector<float> x = gaussian(tokens * k, 16);
-  for (int64_t t = 0; t < tokens; ++t)
-    x[t * k + salient] *= 30.f;
-  const CalibStats stats = statsOf(x, k);
+  const CalibStats stats = salientStats(k, tokens, salient, 16);
   const std::vector<float> w = gaussian(n * k, 17, 0.05f);
   const std::vector<float> absMean = stats.absMean(), meanSquare = stats.meanSquare();
   const Format f = parse("int4, group = 32");
@@ -228,10 +229,7 @@ TEST(Awq, DuoGridNeverLosesToTheActivationGrid) {
   // lower loss, so the scaled loss can only go down; alphaLosses stay the
   // activation grid's.
   const int64_t n = 48, k = 128, tokens = 512, salient = 37;
-  std::vector<float> x = gaussian(tokens * k, 18);
-  for (int64_t t = 0; t < tokens; ++t)
-    x[t * k + salient] *= 30.f;
-  const CalibStats stats = statsOf(x, k);
+  const CalibStats stats = salientStats(k, tokens, salient, 18);
   std::vector<float> w = gaussian(n * k, 19, 0.05f);
   for (int64_t r = 0; r < n; ++r) // a column of large weights: what duo's wMean sees
     w[r * k + 5] *= 8.f;
