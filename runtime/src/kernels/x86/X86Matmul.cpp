@@ -1635,9 +1635,8 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
   const std::array<F, NR> w = rowsAt<F>(a, n, std::make_integer_sequence<int, NR>{});
   const int64_t step = a.rowBytes / groups; // F::kGroupBytes, but partial groups and per-channel rows
   constexpr int kLines = (F::kGroupBytes + 63) / 64;
-  const char *ahead = reinterpret_cast<const char *>(a.w + (n + NR) * a.rowBytes);
-  if constexpr (NR == 1)
-    ahead = reinterpret_cast<const char *>(a.w + n * a.rowBytes) + kStreamAhead;
+  const char *ahead = NR == 1 ? reinterpret_cast<const char *>(a.w + n * a.rowBytes) + kStreamAhead
+                              : reinterpret_cast<const char *>(a.w + (n + NR) * a.rowBytes);
   __m512 acc[NR];
   for (int j = 0; j < NR; ++j)
     acc[j] = _mm512_setzero_ps();
@@ -1719,26 +1718,18 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
             acc[j] = _mm512_fmadd_ps(w[j].laneMins(), laneSums, acc[j]);
       }
     } else {
-      constexpr bool laneMins = LaneMinsOf<F>::value;
+      // int8 (the lane-min format, Q2_K, takes the super-block path above).
+      static_assert(!LaneMinsOf<F>::value);
       const __m512i init1 = F::kOffset == 0 ? _mm512_setzero_si512()
                                             : _mm512_maskz_expand_epi32(0x1111, _mm512_castsi128_si512(_mm_load_si128(
                                                                                     reinterpret_cast<const __m128i *>(rec + 144))));
       const __m512 dx1 = _mm512_permutexvar_ps(dxIdx1, dx4);
-      __m512 sums0 = _mm512_setzero_ps(), sums1 = _mm512_setzero_ps();
-      if constexpr (laneMins) { // the lane sums of the int8 activations, times d_x
-        sums0 = _mm512_mul_ps(_mm512_cvtepi32_ps(init0), dx0);
-        sums1 = _mm512_mul_ps(_mm512_cvtepi32_ps(init1), dx1);
-      }
       for (int j = 0; j < NR; ++j) {
         const Unpacked u = w[j].template load<kTail>(g);
-        const __m512i i0 = _mm512_dpbusd_epi32(laneMins ? _mm512_setzero_si512() : init0, u.w0, x0);
-        const __m512i i1 = _mm512_dpbusd_epi32(laneMins ? _mm512_setzero_si512() : init1, u.w1, x1);
+        const __m512i i0 = _mm512_dpbusd_epi32(init0, u.w0, x0);
+        const __m512i i1 = _mm512_dpbusd_epi32(init1, u.w1, x1);
         acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i0), _mm512_mul_ps(u.s0, dx0), acc[j]);
         acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(i1), _mm512_mul_ps(u.s1, dx1), acc[j]);
-        if constexpr (laneMins) {
-          acc[j] = _mm512_fmadd_ps(sums0, u.m0, acc[j]);
-          acc[j] = _mm512_fmadd_ps(sums1, u.m1, acc[j]);
-        }
         if constexpr (F::kHasMin)
           acc[j] = _mm512_fmadd_ps(u.mv, xs, acc[j]);
       }
