@@ -4,6 +4,7 @@
 #include "lowbit/Quant/GgmlType.h"
 
 #include <array>
+#include <cstring>
 
 namespace lowbit::quant {
 namespace {
@@ -69,6 +70,17 @@ std::string checkFormat(const Format &f) {
            toString(Format{f.kind, f.bits, f.granularity, f.groupSize, f.offset, f.codebooks});
   if (f.activations > Activations::Int8PerToken)
     return "unknown activation mode";
+  if (f.layout > Layout::Interleaved4)
+    return "unknown row layout";
+  if (f.layout != Layout::Rows) {
+    Format rows = f;
+    rows.layout = Layout::Rows;
+    if (std::string why = checkFormat(rows); !why.empty())
+      return why;
+    if (!interleaveUnitBytes(f))
+      return toString(rows) + " cannot have its rows interleaved";
+    return "";
+  }
   if (isBlockFormat(f.kind)) {
     if (f.bits || f.groupSize || f.codebooks || f.offset != Offset::None)
       return name + " is a GGUF block format: its block size, bits and scales are fixed by the "
@@ -155,14 +167,15 @@ double bitsPerWeight(const Format &f, int64_t rowLength) {
 uint64_t encodeFormat(const Format &f) {
   return uint64_t(f.kind) | uint64_t(f.bits & 0xff) << 8 | uint64_t(f.granularity) << 16 |
          uint64_t(f.offset) << 20 | uint64_t(f.codebooks & 0xf) << 24 | uint64_t(f.activations) << 28 |
-         uint64_t(f.groupSize & 0xffffffff) << 32;
+         uint64_t(f.layout) << 30 | uint64_t(f.groupSize & 0xffffffff) << 32;
 }
 
 std::optional<Format> decodeFormat(uint64_t word) {
   uint64_t kind = word & 0xff, granularity = (word >> 16) & 0xf, offset = (word >> 20) & 0xf,
-           activations = (word >> 28) & 0xf;
+           activations = (word >> 28) & 0x3, layout = (word >> 30) & 0x3;
   if (kind >= kKindNames.size() || granularity > uint64_t(Granularity::Group) ||
-      offset > uint64_t(Offset::Min) || activations > uint64_t(Activations::Int8PerToken))
+      offset > uint64_t(Offset::Min) || activations > uint64_t(Activations::Int8PerToken) ||
+      layout > uint64_t(Layout::Interleaved4))
     return std::nullopt;
   Format f{static_cast<FormatKind>(kind),
            unsigned((word >> 8) & 0xff),
@@ -170,16 +183,64 @@ std::optional<Format> decodeFormat(uint64_t word) {
            int64_t(word >> 32),
            static_cast<Offset>(offset),
            unsigned((word >> 24) & 0xf),
-           static_cast<Activations>(activations)};
+           static_cast<Activations>(activations),
+           static_cast<Layout>(layout)};
   if (!checkFormat(f).empty())
     return std::nullopt;
   return f;
 }
 
+int64_t interleaveUnitBytes(const Format &f) {
+  if (f.activations != Activations::Float)
+    return 0;
+  if (auto geometry = blockGeometry(f.kind))
+    return geometry->blockSize >= 128 ? geometry->bytesPerBlock : 128 / geometry->blockSize * geometry->bytesPerBlock;
+  return f.kind == FormatKind::Int ? 16 * int64_t(f.bits) : 0;
+}
+
+RowPlacement rowPlacement(const Format &f, int64_t rowBytes, int64_t N, int64_t n) {
+  return rowPlacement(f.layout, interleaveUnitBytes(f), rowBytes, N, n);
+}
+
+namespace {
+/// Calls copy(offset in the row, offset in the laid-out weight, bytes) for
+/// each unit of row n.
+template <class Copy> void forEachUnit(const Format &f, int64_t rowBytes, int64_t N, int64_t n, Copy copy) {
+  const int64_t unit = interleaveUnitBytes(f);
+  const RowPlacement p = rowPlacement(f, rowBytes, N, n);
+  for (int64_t u = 0; u < p.lastUnit; ++u)
+    copy(u * unit, p.head + u * p.stride, unit);
+  copy(p.lastUnit * unit, p.tail, rowBytes - p.lastUnit * unit);
+}
+
+bool isRowMajor(const Format &f) { return f.layout == Layout::Rows || !interleaveUnitBytes(f); }
+} // namespace
+
+void layOutRows(const Format &f, int64_t rowBytes, int64_t N, const uint8_t *rows, uint8_t *out) {
+  if (isRowMajor(f)) {
+    std::memcpy(out, rows, static_cast<size_t>(N * rowBytes));
+    return;
+  }
+  for (int64_t n = 0; n < N; ++n)
+    forEachUnit(f, rowBytes, N, n, [&](int64_t at, int64_t placed, int64_t bytes) {
+      std::memcpy(out + placed, rows + n * rowBytes + at, static_cast<size_t>(bytes));
+    });
+}
+
+void gatherRow(const Format &f, int64_t rowBytes, int64_t N, const uint8_t *weight, int64_t n, uint8_t *row) {
+  if (isRowMajor(f)) {
+    std::memcpy(row, weight + n * rowBytes, static_cast<size_t>(rowBytes));
+    return;
+  }
+  forEachUnit(f, rowBytes, N, n, [&](int64_t at, int64_t placed, int64_t bytes) {
+    std::memcpy(row + at, weight + placed, static_cast<size_t>(bytes));
+  });
+}
+
 std::string toString(const Format &f) {
   std::string s(formatKindName(f.kind));
   if (isBlockFormat(f.kind))
-    return s;
+    return f.layout == Layout::Interleaved4 ? s + ", rows interleaved by 4" : s;
   if (f.kind == FormatKind::Int)
     s += std::to_string(f.bits);
   if (f.kind == FormatKind::Codebook)
@@ -204,6 +265,8 @@ std::string toString(const Format &f) {
     s += ", min";
   if (f.activations == Activations::Int8PerToken)
     s += ", a8";
+  if (f.layout == Layout::Interleaved4)
+    s += ", rows interleaved by 4";
   return s;
 }
 

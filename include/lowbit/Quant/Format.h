@@ -62,6 +62,17 @@ enum class Offset : uint8_t { None, ZeroPoint, Min };
 ///                 per-channel symmetric weights; written ", a8".
 enum class Activations : uint8_t { Float, Int8PerToken };
 
+/// How the packed rows of a weight lie in memory (docs/FORMATS.md, "Row
+/// layouts"):
+///   Rows:         row after row, each row's bytes contiguous (GGUF's order,
+///                 and every format's as packed);
+///   Interleaved4: rows in tiles of 4: a tile's rows take turns unit by unit
+///                 (interleaveUnitBytes), so a kernel reading 4 rows at once
+///                 reads one sequential stream. Only the CPU artifact uses
+///                 it (lowbit-lower-to-runtime); it is not part of the text
+///                 form, and the quantizers always pack Rows.
+enum class Layout : uint8_t { Rows, Interleaved4 };
+
 struct Format {
   FormatKind kind = FormatKind::Int;
   /// Int: bits per code (2..8). Codebook: bits per code index (1..16).
@@ -73,6 +84,7 @@ struct Format {
   /// Codebook: number of additive codebooks (1..8).
   unsigned codebooks = 0;
   Activations activations = Activations::Float;
+  Layout layout = Layout::Rows;
 
   static Format blockFormat(FormatKind kind) { return Format{kind, 0, Granularity::Group, 0, Offset::None, 0}; }
   static Format integer(unsigned bits, Granularity g = Granularity::Channel, int64_t groupSize = 0,
@@ -83,7 +95,7 @@ struct Format {
   friend bool operator==(const Format &a, const Format &b) {
     return a.kind == b.kind && a.bits == b.bits && a.granularity == b.granularity &&
            a.groupSize == b.groupSize && a.offset == b.offset && a.codebooks == b.codebooks &&
-           a.activations == b.activations;
+           a.activations == b.activations && a.layout == b.layout;
   }
   friend bool operator!=(const Format &a, const Format &b) { return !(a == b); }
 };
@@ -146,16 +158,60 @@ std::string applyFormatOption(Format &format, std::string_view key, std::optiona
 /// command line. On failure returns nullopt and says why in `error`.
 std::optional<Format> parseFormat(std::string_view text, std::string &error);
 
+/// Rows of a tile of the Interleaved4 layout.
+constexpr int64_t kInterleavedRows = 4;
+
+/// Bytes of one unit of the Interleaved4 layout: the packed bytes of 128
+/// weights (4 blocks of the 32-weight block formats, 16 * bits of int), or
+/// of one block for the 256-weight block formats; the unit a CPU kernel
+/// consumes per step. 0 for formats the layout does not apply to (codebook,
+/// ternary, per-token int8 activations).
+int64_t interleaveUnitBytes(const Format &format);
+
+/// Where the bytes of row n of a weight with N rows of rowBytes lie, as
+/// offsets from the weight's first byte: unit u < lastUnit at
+/// head + u * stride, the last unit (rowBytes - lastUnit * unitBytes bytes,
+/// at most one unit) at tail. In a 4-row tile of Interleaved4, the tile's
+/// units u < lastUnit lie row by row (stride 4 units), then the 4 rows' last
+/// units one after the other; the rows after the last whole tile lie as
+/// Rows. For Rows, head = n * rowBytes and stride = unitBytes (or rowBytes
+/// for formats without a unit, with lastUnit = 0).
+struct RowPlacement {
+  int64_t head, stride, tail, lastUnit;
+};
+RowPlacement rowPlacement(const Format &format, int64_t rowBytes, int64_t N, int64_t n);
+/// The same from the layout and interleaveUnitBytes (kernels compute these
+/// once per call).
+inline RowPlacement rowPlacement(Layout layout, int64_t unitBytes, int64_t rowBytes, int64_t N, int64_t n) {
+  if (!unitBytes)
+    return {n * rowBytes, rowBytes, n * rowBytes, 0};
+  const int64_t lastUnit = (rowBytes + unitBytes - 1) / unitBytes - 1, lastBytes = rowBytes - lastUnit * unitBytes;
+  constexpr int64_t R = kInterleavedRows;
+  if (layout == Layout::Rows || n >= N / R * R)
+    return {n * rowBytes, unitBytes, n * rowBytes + lastUnit * unitBytes, lastUnit};
+  const int64_t tile = n / R * R * rowBytes, r = n % R;
+  return {tile + r * unitBytes, R * unitBytes, tile + R * lastUnit * unitBytes + r * lastBytes, lastUnit};
+}
+
+/// Copies N rows of rowBytes packed row after row (`rows`) into `out` in
+/// format.layout.
+void layOutRows(const Format &format, int64_t rowBytes, int64_t N, const uint8_t *rows, uint8_t *out);
+/// Copies row n of a weight laid out in format.layout into `row` (rowBytes).
+void gatherRow(const Format &format, int64_t rowBytes, int64_t N, const uint8_t *weight, int64_t n, uint8_t *row);
+
 /// The format as one 64-bit word, as compiled code passes it to the runtime's
 /// kernels: kind | bits << 8 | granularity << 16 | offset << 20 |
-/// codebooks << 24 | activations << 28 | groupSize << 32 (codebooks <= 8
-/// fits its 4 bits; a Float word is the same as before activations existed).
+/// codebooks << 24 | activations << 28 | layout << 30 | groupSize << 32
+/// (codebooks <= 8 fits its 4 bits; a Float, Rows word is the same as before
+/// activations and layouts existed).
 uint64_t encodeFormat(const Format &format);
 /// The inverse; nullopt when the word is not a valid format.
 std::optional<Format> decodeFormat(uint64_t word);
 
 /// A readable one-line form, e.g. "int4, group = 128, asym" or "q4_k"; the
-/// same text the #lowbit.format attribute prints between its angle brackets.
+/// same text the #lowbit.format attribute prints between its angle brackets
+/// (an Interleaved4 format, which IR never holds, ends in ", rows
+/// interleaved by 4").
 std::string toString(const Format &format);
 
 } // namespace lowbit::quant

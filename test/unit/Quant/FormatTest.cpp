@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 using namespace lowbit::quant;
 
 namespace {
@@ -144,3 +147,61 @@ TEST(Format, IntAndTernaryGroupsMayEndShort) {
 }
 
 } // namespace
+
+Format interleaved(const char *text) {
+  Format f = parse(text);
+  f.layout = Layout::Interleaved4;
+  return f;
+}
+
+TEST(Format, InterleavedLayoutEncodesAndChecks) {
+  for (const char *text : {"q4_0", "q6_k", "int4, group = 128", "int8"}) {
+    const Format f = interleaved(text);
+    EXPECT_EQ(checkFormat(f), "") << text;
+    EXPECT_EQ(decodeFormat(encodeFormat(f)), f) << text;
+    EXPECT_NE(encodeFormat(f), encodeFormat(parse(text))) << text;
+  }
+  EXPECT_EQ(toString(interleaved("q4_0")), "q4_0, rows interleaved by 4");
+  EXPECT_EQ(checkFormat(interleaved("ternary")), "ternary cannot have its rows interleaved");
+  EXPECT_EQ(checkFormat(interleaved("int8, a8")), "int8, a8 cannot have its rows interleaved");
+  EXPECT_FALSE(decodeFormat(uint64_t(3) << 30)); // no such layout
+  // The unit: 128 weights, or one 256-weight block.
+  EXPECT_EQ(interleaveUnitBytes(parse("q4_0")), 72);
+  EXPECT_EQ(interleaveUnitBytes(parse("q8_0")), 136);
+  EXPECT_EQ(interleaveUnitBytes(parse("q4_k")), 144);
+  EXPECT_EQ(interleaveUnitBytes(parse("int4, group = 32")), 64);
+  EXPECT_EQ(interleaveUnitBytes(parse("codebook, codebooks = 1, bits = 8, group = 8")), 0);
+}
+
+// Every byte of every row lands once, and gatherRow gives each row back: for
+// whole and partial last units, and row counts with and without a ragged
+// last tile.
+TEST(Format, InterleavedRowsRoundTrip) {
+  for (const char *text : {"q4_0", "q4_k", "int4, group = 32", "int3"}) {
+    for (int64_t K : {128, 256 + 32 * 3, 1024}) {
+      const Format f = interleaved(text);
+      if (!checkRowLength(f, K).empty())
+        continue;
+      const int64_t rowBytes = packedRowBytes(f, K);
+      for (int64_t N : {4, 7, 13}) {
+        std::vector<uint8_t> rows(N * rowBytes), out(N * rowBytes, 0), back(rowBytes);
+        for (size_t i = 0; i < rows.size(); ++i)
+          rows[i] = static_cast<uint8_t>(i * 7 + i / 251);
+        layOutRows(f, rowBytes, N, rows.data(), out.data());
+        std::vector<uint8_t> sorted = out, expected = rows;
+        std::sort(sorted.begin(), sorted.end());
+        std::sort(expected.begin(), expected.end());
+        EXPECT_EQ(sorted, expected) << text << " K=" << K << " N=" << N;
+        for (int64_t n = 0; n < N; ++n) {
+          gatherRow(f, rowBytes, N, out.data(), n, back.data());
+          EXPECT_TRUE(std::equal(back.begin(), back.end(), rows.begin() + n * rowBytes))
+              << text << " K=" << K << " N=" << N << " n=" << n;
+        }
+        if (N >= 4 && K == 1024) { // units of a tile alternate row by row
+          const int64_t unit = interleaveUnitBytes(f);
+          EXPECT_TRUE(std::equal(out.begin() + unit, out.begin() + 2 * unit, rows.begin() + rowBytes)) << text;
+        }
+      }
+    }
+  }
+}
