@@ -98,14 +98,25 @@ inline uint32_t codeAt(const uint8_t *src, int64_t bit, unsigned bits) {
   return (word >> shift) & ((1u << bits) - 1);
 }
 
+/// Row n's packed bytes in one piece: in place for the Rows layout, else
+/// gathered into `buffer`.
+const uint8_t *contiguousRow(const MatmulArgs &a, int64_t n, std::vector<uint8_t> &buffer) {
+  if (a.format.layout == quant::Layout::Rows)
+    return a.w + n * a.rowBytes;
+  buffer.resize(static_cast<size_t>(a.rowBytes));
+  quant::gatherRow(a.format, a.rowBytes, a.N, a.w, n, buffer.data());
+  return buffer.data();
+}
+
 void blockRows(const MatmulArgs &a, int64_t n0, int64_t n1, float *acc) {
   const quant::GgmlType type = *quant::ggmlTypeOf(a.format.kind);
   const quant::BlockGeometry geometry = *quant::blockGeometry(a.format.kind);
   const int64_t blockSize = geometry.blockSize, blocks = a.K / blockSize;
   float chunk[kChunk];
+  std::vector<uint8_t> gathered;
   for (int64_t n = n0; n < n1; ++n) {
     std::fill(acc, acc + a.M, 0.f);
-    const uint8_t *row = a.w + n * a.rowBytes;
+    const uint8_t *row = contiguousRow(a, n, gathered);
     for (int64_t b = 0; b < blocks; ++b) {
       // Cannot fail: the type decodes and blockSize is its block size.
       (void)quant::dequantizeRows(type, row + b * geometry.bytesPerBlock, chunk, 1, blockSize);
@@ -125,9 +136,10 @@ void uniformRows(const MatmulArgs &a, int64_t n0, int64_t n1, float *acc) {
   const bool useMin = !ternary && f.offset == Offset::Min;
   uint8_t codes[kChunk];
   float chunk[kChunk];
+  std::vector<uint8_t> gathered;
   for (int64_t n = n0; n < n1; ++n) {
     std::fill(acc, acc + a.M, 0.f);
-    const uint8_t *row = a.w + n * a.rowBytes;
+    const uint8_t *row = contiguousRow(a, n, gathered);
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t entry = perTensor ? 0 : n * a.groupsPerRow + g;
       const float scale = a.scales[entry];
@@ -306,6 +318,7 @@ int32_t matmulImpl(const lowbit_dispatch_context *ctx, uint64_t formatWord, cons
   Job job{MatmulArgs{*format, x, static_cast<const uint8_t *>(w), scales, zeroPoints, mins, codebooks, bias, y, M,
                      N, K, quant::packedRowBytes(*format, K), quant::groupsPerRow(*format, K)},
           kernel.rows, N};
+  job.args.unitBytes = quant::interleaveUnitBytes(*format);
   std::vector<uint8_t> prepared;
   if (kernel.prepare) {
     prepared.resize(static_cast<size_t>(kernel.preparedBytes(job.args)) + 64);
@@ -320,7 +333,11 @@ int32_t matmulImpl(const lowbit_dispatch_context *ctx, uint64_t formatWord, cons
   int64_t groups = 1;
   if (workers > 1 && work >= 65536.0)
     groups = std::min<int64_t>(N, workers * 4);
+  // Whole 4-row tiles per workgroup, so an interleaved tile is one stream.
   job.rowsPerGroup = (N + groups - 1) / groups;
+  if (job.rowsPerGroup < N)
+    job.rowsPerGroup = std::min(N, (job.rowsPerGroup + quant::kInterleavedRows - 1) / quant::kInterleavedRows *
+                                       quant::kInterleavedRows);
   groups = (N + job.rowsPerGroup - 1) / job.rowsPerGroup;
   if (groups == 1)
     runGroup(&job, 0);

@@ -41,7 +41,25 @@ struct MatmulArgs {
   /// What the kernel's prepare step made of x for this call (e.g. x
   /// quantized to int8 per 32-block), or null.
   const void *prepared = nullptr;
+  /// quant::interleaveUnitBytes(format): the unit of format.layout.
+  int64_t unitBytes = 0;
 };
+
+/// Where the packed bytes of one row of W lie (quant::rowPlacement): unit u
+/// (interleaveUnitBytes) at unit(u); units before the last are `stride`
+/// apart, so a kernel may also step through them from `head`.
+struct PackedRow {
+  const uint8_t *head;
+  int64_t stride;
+  const uint8_t *tail;
+  int64_t lastUnit;
+  const uint8_t *unit(int64_t u) const { return u == lastUnit ? tail : head + u * stride; }
+};
+
+inline PackedRow packedRow(const MatmulArgs &a, int64_t n) {
+  const quant::RowPlacement p = quant::rowPlacement(a.format.layout, a.unitBytes, a.rowBytes, a.N, n);
+  return {a.w + p.head, p.stride, a.w + p.tail, p.lastUnit};
+}
 
 /// Computes output columns [n0, n1) of y for all M rows. `scratch` holds at
 /// least M floats.

@@ -372,6 +372,40 @@ TEST_P(X86MatmulTest, NonFiniteActivationsGiveNonFiniteOutputs) {
       }
 }
 
+// The interleaved layout (quant::Layout::Interleaved4, what the CPU
+// artifact holds) moves bytes, not arithmetic: every kernel, tuned and
+// portable, must give the very bits it gives on the same rows laid out row
+// after row. N covers whole tiles, a ragged last tile, and workgroups of
+// several tiles (N = 200 on the pool).
+TEST_P(X86MatmulTest, InterleavedRowsGiveTheSameBits) {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> normal;
+  for (const Format &f : tunedFormats(isa_)) {
+    Format interleaved = f;
+    interleaved.layout = quant::Layout::Interleaved4;
+    for (int64_t K : rowLengths(f))
+      for (auto [M, N] : {std::pair<int64_t, int64_t>{1, 37}, {1, 200}, {2, 5}, {7, 13}, {17, 50}}) {
+        SCOPED_TRACE(quant::toString(f) + ", M=" + std::to_string(M) + " N=" + std::to_string(N) +
+                     " K=" + std::to_string(K));
+        Packed rows = pack(f, N, K, rng);
+        Packed tiles = rows;
+        quant::layOutRows(interleaved, quant::packedRowBytes(f, K), N, rows.codes.data(), tiles.codes.data());
+        if (quant::packedRowBytes(f, K) > quant::interleaveUnitBytes(interleaved)) // else a tile is as rows
+          ASSERT_NE(rows.codes, tiles.codes);
+        std::vector<float> x(M * K), bias(N);
+        for (float &v : x)
+          v = normal(rng);
+        for (float &b : bias)
+          b = normal(rng);
+        for (bool tuned : {true, false}) {
+          const std::vector<float> expected = run(tuned, ctx(), f, rows, x, bias, M, N, K);
+          const std::vector<float> y = run(tuned, ctx(), interleaved, tiles, x, bias, M, N, K);
+          EXPECT_EQ(0, std::memcmp(y.data(), expected.data(), y.size() * sizeof(float))) << "tuned " << tuned;
+        }
+      }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, X86MatmulTest, ::testing::Values(Isa::Avx512Vnni, Isa::AvxVnni, Isa::Avx2),
                          [](const ::testing::TestParamInfo<Isa> &info) { return std::string(isaName(info.param)); });
 

@@ -150,6 +150,12 @@ template <bool Tail> inline __m512i loadAt(const uint8_t *p, int64_t avail) {
   return _mm512_loadu_si512(p);
 }
 
+/// Unit u of a packed row (Tail false: the caller knows it is not the row's
+/// last unit, which may lie apart from the others).
+template <bool Tail> inline const uint8_t *unitAt(const PackedRow &row, int64_t u) {
+  return Tail ? row.unit(u) : row.head + u * row.stride;
+}
+
 inline __m512 halfsToFloats(__m512i bytes) { return _mm512_cvtph_ps(_mm512_castsi512_si256(bytes)); }
 
 inline float halfToFloat(const uint8_t *p) {
@@ -456,11 +462,11 @@ template <FormatKind Kind> struct Legacy32 {
     return t;
   }
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   int64_t rowBytes;
   __m512i codeIdx, scaleIdx, minIdx, highIdx;
 
-  Legacy32(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+  Legacy32(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)), rowBytes(a.rowBytes) {
     const Tables &t = tables();
     codeIdx = load64(t.codes.b);
     scaleIdx = load64(t.scales.b);
@@ -469,8 +475,8 @@ template <FormatKind Kind> struct Legacy32 {
   }
 
   template <bool Tail = true> Unpacked load(int64_t g) const {
-    const int64_t at = 4 * kBlockBytes * g, avail = rowBytes - at;
-    const uint8_t *p = row + at;
+    const int64_t avail = rowBytes - kGroupBytes * g;
+    const uint8_t *p = unitAt<Tail>(row, g);
     const __m512i z0 = loadAt<Tail>(p, avail), z1 = loadAt<Tail>(p + kShift, avail - kShift);
     const __m512i raw = _mm512_permutex2var_epi8(z0, codeIdx, z1), nibble = _mm512_set1_epi8(0x0f);
     Unpacked u;
@@ -533,11 +539,11 @@ struct Q8_0Traits {
     return t;
   }
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   int64_t rowBytes;
   __m512i first, second, tail, scales;
 
-  Q8_0Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+  Q8_0Traits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)), rowBytes(a.rowBytes) {
     const Tables &t = tables();
     first = load64(t.first.b);
     second = load64(t.second.b);
@@ -546,8 +552,8 @@ struct Q8_0Traits {
   }
 
   template <bool Tail = true> Unpacked load(int64_t g) const {
-    const int64_t at = 136 * g, avail = rowBytes - at;
-    const uint8_t *p = row + at;
+    const int64_t avail = rowBytes - 136 * g;
+    const uint8_t *p = unitAt<Tail>(row, g);
     const __m512i z0 = loadAt<Tail>(p, avail), z1 = loadAt<Tail>(p + 64, avail - 64);
     const __m128i last = Tail ? _mm_maskz_loadu_epi8(static_cast<__mmask16>(_bzhi_u32(0xff, static_cast<unsigned>(
                                                         std::clamp<int64_t>(avail - 128, 0, 8)))),
@@ -576,7 +582,7 @@ template <unsigned Bits, Offset Off> struct IntTraits {
   static constexpr int kOffset = Off == Offset::None ? 1 << (Bits - 1) : 0;
   static constexpr int kGroupBytes = 16 * Bits;
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   int64_t rowBytes;
   const float *scales, *mins;
   const int32_t *zeroPoints;
@@ -584,7 +590,7 @@ template <unsigned Bits, Offset Off> struct IntTraits {
   int64_t entries;   ///< this row's side-array entries
   __m512i spread4, spread2lo, spread2hi;
 
-  IntTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+  IntTraits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)), rowBytes(a.rowBytes) {
     const bool perTensor = a.format.granularity == Granularity::Tensor;
     const int64_t base = perTensor ? 0 : n * a.groupsPerRow;
     scales = a.scales + base;
@@ -652,8 +658,7 @@ template <unsigned Bits, Offset Off> struct IntTraits {
     if constexpr (Bits == 4 && Off == Offset::None) {
       // One scale for the group: a broadcast load, no shuffle.
       if (oneEntryPerGroup()) {
-        const int64_t at = 64 * g;
-        const __m512i raw = loadAt<Tail>(row + at, rowBytes - at), nibble = _mm512_set1_epi8(0x0f);
+        const __m512i raw = loadAt<Tail>(unitAt<Tail>(row, g), rowBytes - 64 * g), nibble = _mm512_set1_epi8(0x0f);
         u.w0 = _mm512_and_si512(raw, nibble);
         u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
         u.s0 = u.s1 = _mm512_set1_ps(scales[entryOf(g)]);
@@ -663,15 +668,15 @@ template <unsigned Bits, Offset Off> struct IntTraits {
     }
     const __m512 s4 = _mm512_castps128_ps512(_mm_castsi128_ps(side4(scales, g)));
     if constexpr (Bits == 4) {
-      const int64_t at = 64 * g;
-      const __m512i raw = loadAt<Tail>(row + at, rowBytes - at), nibble = _mm512_set1_epi8(0x0f);
+      const __m512i raw = loadAt<Tail>(unitAt<Tail>(row, g), rowBytes - 64 * g), nibble = _mm512_set1_epi8(0x0f);
       u.w0 = _mm512_and_si512(raw, nibble);
       u.w1 = _mm512_and_si512(_mm512_srli_epi16(raw, 4), nibble);
       u.s0 = u.s1 = _mm512_permutexvar_ps(spread4, s4);
     } else {
-      const int64_t at = 128 * g;
-      u.w0 = loadAt<Tail>(row + at, rowBytes - at);
-      u.w1 = loadAt<Tail>(row + at + 64, rowBytes - at - 64);
+      const int64_t avail = rowBytes - 128 * g;
+      const uint8_t *p = unitAt<Tail>(row, g);
+      u.w0 = loadAt<Tail>(p, avail);
+      u.w1 = loadAt<Tail>(p + 64, avail - 64);
       u.s0 = _mm512_permutexvar_ps(spread2lo, s4);
       u.s1 = _mm512_permutexvar_ps(spread2hi, s4);
     }
@@ -723,7 +728,7 @@ template <bool Q5> struct KQuant4Traits {
   /// of per group through mv.
   static constexpr bool kSuperMins = true;
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   __m512i idxS[2], idxM[2], bits[2], shift, spreadDm;
   __m512 negMins;
   mutable __m512 sv; ///< d * sc_j (slots 0..7), -dmin * m_j (8..15) of the current super-block
@@ -732,7 +737,7 @@ template <bool Q5> struct KQuant4Traits {
   /// them by zeros).
   __m512 superMins() const { return sv; }
 
-  KQuant4Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+  KQuant4Traits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)) {
     for (int h = 0; h < 2; ++h) {
       const int b = 4 * h;
       idxS[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
@@ -750,7 +755,7 @@ template <bool Q5> struct KQuant4Traits {
 
   template <bool Tail = true> Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
-    const uint8_t *p = row + kBlockBytes * (g >> 1);
+    const uint8_t *p = row.head + (g >> 1) * row.stride;
     if (h == 0) {
       // The 6-bit scales and mins (GGUF_SPEC.md 2.9) in vector registers:
       // v = bytes 0..15 of the block, dwords a0 = d | dmin, a1, a2, a3 =
@@ -801,11 +806,11 @@ struct IQ4_XSTraits {
   static constexpr int kOffset = 128;
   static constexpr int kGroupBytes = 68;
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   __m512i idxS[2];
   mutable __m512 sv; ///< d (ls_j - 32), slots 0..7, of the current super-block
 
-  IQ4_XSTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+  IQ4_XSTraits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)) {
     for (int h = 0; h < 2; ++h) {
       const int b = 4 * h;
       idxS[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
@@ -815,7 +820,7 @@ struct IQ4_XSTraits {
 
   template <bool Tail = true> Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
-    const uint8_t *p = row + 136 * (g >> 1);
+    const uint8_t *p = row.head + (g >> 1) * row.stride;
     if (h == 0) {
       uint16_t high;
       std::memcpy(&high, p + 2, 2);
@@ -884,11 +889,11 @@ struct TQ1_0Traits {
     return t;
   }
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   int64_t rowBytes;
   __m512i source[2][2], power[2][2];
 
-  TQ1_0Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes), rowBytes(a.rowBytes) {
+  TQ1_0Traits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)), rowBytes(a.rowBytes) {
     const Tables &t = tables();
     for (int h = 0; h < 2; ++h)
       for (int v = 0; v < 2; ++v) {
@@ -913,7 +918,7 @@ struct TQ1_0Traits {
 
   template <bool Tail = true> Unpacked load(int64_t g) const {
     const int h = static_cast<int>(g & 1);
-    const uint8_t *p = row + 54 * (g >> 1);
+    const uint8_t *p = row.head + (g >> 1) * row.stride;
     // 54 bytes: a masked load never reads past the row.
     const __m512i raw = _mm512_maskz_loadu_epi8((1ull << 54) - 1, p);
     Unpacked u;
@@ -938,11 +943,11 @@ struct Q3_KTraits {
   static constexpr int kOffset = 4;
   static constexpr int kGroupBytes = 55;
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   __m512i idxS0[2], idxS1[2], shift0, shift1, bits[2][2];
   mutable __m512 sv; ///< d * (scale_i - 32) of the current super-block
 
-  Q3_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+  Q3_KTraits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)) {
     for (int h = 0; h < 2; ++h) {
       const int b = 8 * h;
       idxS0[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
@@ -977,7 +982,7 @@ struct Q3_KTraits {
   /// dxv: d_x of each sub-block (SuperScalesOf), or ones.
   template <bool Tail = true> Unpacked load(int64_t g, __m512 dxv = _mm512_set1_ps(1.f)) const {
     const int h = static_cast<int>(g & 1);
-    const uint8_t *p = row + 110 * (g >> 1);
+    const uint8_t *p = row.head + (g >> 1) * row.stride;
     if (h == 0)
       sv = _mm512_mul_ps(scales(p + 96, halfToFloat(p + 108)), dxv);
     const __m512i qs = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p + 32 + 32 * h)));
@@ -1007,12 +1012,12 @@ struct Q2_KTraits {
   static constexpr bool kShared = false;
   static constexpr int kOffset = -1; ///< init0 / init1: + the lane sums
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   static constexpr int kGroupBytes = 42;
   __m512i idxS0[2], idxS1[2], shift0, shift1;
   mutable __m512 sv, mv; ///< d sc_i, -dmin m_i of the current super-block
 
-  Q2_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+  Q2_KTraits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)) {
     for (int h = 0; h < 2; ++h) {
       const int b = 8 * h;
       idxS0[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
@@ -1033,7 +1038,7 @@ struct Q2_KTraits {
   /// dxv: d_x of each sub-block (SuperScalesOf), or ones.
   template <bool Tail = true> Unpacked load(int64_t g, __m512 dxv = _mm512_set1_ps(1.f)) const {
     const int h = static_cast<int>(g & 1);
-    const uint8_t *p = row + 84 * (g >> 1);
+    const uint8_t *p = row.head + (g >> 1) * row.stride;
     if (h == 0) {
       const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
       const __m128i nibble = _mm_set1_epi8(0x0f);
@@ -1067,11 +1072,11 @@ struct Q6_KTraits {
   static constexpr int kOffset = 32;
   static constexpr int kGroupBytes = 105;
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   __m512i idxS0[2], idxS1[2], shiftLeft0, shiftRight1;
   mutable __m512 sv; ///< d * scale_j of the current super-block
 
-  Q6_KTraits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+  Q6_KTraits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)) {
     for (int h = 0; h < 2; ++h) {
       const int b = 8 * h;
       idxS0[h] = _mm512_setr_epi32(b, b, b, b, b + 1, b + 1, b + 1, b + 1, b + 2, b + 2, b + 2, b + 2, b + 3, b + 3,
@@ -1091,7 +1096,7 @@ struct Q6_KTraits {
   /// dxv: d_x of each sub-block (SuperScalesOf), or ones.
   template <bool Tail = true> Unpacked load(int64_t g, __m512 dxv = _mm512_set1_ps(1.f)) const {
     const int h = static_cast<int>(g & 1);
-    const uint8_t *p = row + 210 * (g >> 1);
+    const uint8_t *p = row.head + (g >> 1) * row.stride;
     if (h == 0) {
       const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 192))));
       sv = _mm512_mul_ps(sc, _mm512_mul_ps(_mm512_set1_ps(halfToFloat(p + 208)), dxv));
@@ -1121,16 +1126,16 @@ struct TQ2_0Traits {
   static constexpr int kOffset = 1;
   static constexpr int kGroupBytes = 33;
 
-  const uint8_t *row;
+  PackedRow row; ///< its units: 128 weights, or one 256-weight block
   __m512i shift;
 
-  TQ2_0Traits(const MatmulArgs &a, int64_t n) : row(a.w + n * a.rowBytes) {
+  TQ2_0Traits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)) {
     shift = _mm512_setr_epi32(0, 0, 0, 0, 0x00020002, 0x00020002, 0x00020002, 0x00020002, 0x00040004, 0x00040004,
                               0x00040004, 0x00040004, 0x00060006, 0x00060006, 0x00060006, 0x00060006);
   }
 
   template <bool Tail = true> Unpacked load(int64_t g) const {
-    const uint8_t *p = row + 66 * (g >> 1), *q = p + 32 * (g & 1);
+    const uint8_t *p = row.head + (g >> 1) * row.stride, *q = p + 32 * (g & 1);
     const __m512i three = _mm512_set1_epi8(3);
     const __m512i lo = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(q)));
     const __m512i hi = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i *>(q + 16)));
@@ -1236,14 +1241,11 @@ bool unpackSuperInt4(const IntTraits<4, Off> &w, int64_t groups, int64_t sg, con
   const int64_t G = w.groupSize;
   if (!packsNibbles(w))
     return false;
-  const int64_t at = 256 * sg, avail = w.rowBytes - at;
+  // The supergroup's 4 units of 64 bytes (apart when the rows interleave).
   __m512i A[4], T[4];
-  if (avail >= 256) {
-    for (int g = 0; g < 4; ++g)
-      A[g] = _mm512_loadu_si512(w.row + at + 64 * g);
-  } else {
-    for (int g = 0; g < 4; ++g)
-      A[g] = loadUpTo(w.row + at + 64 * g, avail - 64 * g);
+  for (int g = 0; g < 4; ++g) {
+    const int64_t u = 4 * sg + g, avail = w.rowBytes - 64 * u;
+    A[g] = avail >= 64 ? _mm512_loadu_si512(w.row.unit(u)) : loadUpTo(w.row.unit(u), avail);
   }
   t(A, T);
   const __m512i nibble = _mm512_set1_epi8(0x0f);
@@ -1489,6 +1491,22 @@ template <class F, class = void> struct HasSidePrefetch : std::false_type {};
 template <class F>
 struct HasSidePrefetch<F, std::void_t<decltype(std::declval<const F &>().prefetchSide(0, 0))>> : std::true_type {};
 
+/// Prefetches bytes [from, to) of a packed row, wherever its layout puts
+/// them: one range when its units are contiguous, else unit by unit.
+inline void prefetchRowBytes(const PackedRow &row, int64_t unitBytes, int64_t from, int64_t to) {
+  if (row.stride == unitBytes) {
+    for (int64_t at = from; at < to; at += 64)
+      _mm_prefetch(reinterpret_cast<const char *>(row.head + at), _MM_HINT_T0);
+    return;
+  }
+  for (int64_t u = from / unitBytes; u * unitBytes < to; ++u) {
+    const char *p = reinterpret_cast<const char *>(row.unit(u));
+    for (int64_t at = 0; at < unitBytes; at += 64)
+      _mm_prefetch(p + at, _MM_HINT_T0);
+    _mm_prefetch(p + unitBytes - 1, _MM_HINT_T0);
+  }
+}
+
 /// Weight rows that the prefill unpacking prefetches ahead.
 constexpr int64_t kPrefillAhead = 4;
 
@@ -1512,9 +1530,7 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
     if (n + ahead >= n1)
       return;
     const int64_t g0 = 4 * c, g1 = std::min(groups, 4 * (c + chunk));
-    const char *row = reinterpret_cast<const char *>(a.w + (n + ahead) * a.rowBytes);
-    for (int64_t at = g0 * step; at < g1 * step; at += 64)
-      _mm_prefetch(row + at, _MM_HINT_T0);
+    prefetchRowBytes(packedRow(a, n + ahead), a.unitBytes, g0 * step, g1 * step);
     if constexpr (HasSidePrefetch<F>::value)
       w.prefetchSideRange(g0, g1, ahead);
   };
@@ -1635,8 +1651,15 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
   const std::array<F, NR> w = rowsAt<F>(a, n, std::make_integer_sequence<int, NR>{});
   const int64_t step = a.rowBytes / groups; // F::kGroupBytes, but partial groups and per-channel rows
   constexpr int kLines = (F::kGroupBytes + 63) / 64;
-  const char *ahead = NR == 1 ? reinterpret_cast<const char *>(a.w + n * a.rowBytes) + kStreamAhead
-                              : reinterpret_cast<const char *>(a.w + (n + NR) * a.rowBytes);
+  // The next pass: an interleaved 4-row tile is one range, 4 * step bytes a
+  // group; otherwise NR rows rowBytes apart (NR = 1: kStreamAhead bytes on
+  // in the one stream).
+  const PackedRow next = packedRow(a, n + NR);
+  const bool tile = NR == quant::kInterleavedRows && n % NR == 0 && next.stride == NR * a.unitBytes;
+  const char *ahead = reinterpret_cast<const char *>(NR == 1 ? w[0].row.head + kStreamAhead
+                                                     : tile  ? next.head
+                                                             : a.w + (n + NR) * a.rowBytes);
+  const int64_t rowGap = tile ? step : a.rowBytes, groupGap = tile ? NR * step : step;
   __m512 acc[NR];
   for (int j = 0; j < NR; ++j)
     acc[j] = _mm512_setzero_ps();
@@ -1646,7 +1669,7 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
     // this, NR = 4 ran at a third of the bandwidth).
     for (int j = 0; j < NR; ++j)
       for (int line = 0; line < kLines; ++line)
-        _mm_prefetch(ahead + j * a.rowBytes + g * step + 64 * line, _MM_HINT_T0);
+        _mm_prefetch(ahead + j * rowGap + g * groupGap + 64 * line, _MM_HINT_T0);
     if constexpr (HasSidePrefetch<F>::value)
       for (int j = 0; j < NR; ++j)
         w[j].prefetchSide(g, NR);
@@ -1753,23 +1776,33 @@ template <class F, class = void> struct DecodeRowsOf : std::integral_constant<in
 template <class F>
 struct DecodeRowsOf<F, std::void_t<decltype(F::kDecodeRows)>> : std::integral_constant<int, F::kDecodeRows> {};
 
+/// y[n] for n in [n0, n1) from one activation row, NR weight rows a pass.
+template <class F, int NR>
+void decodeOneRow(const MatmulArgs &a, int64_t n0, int64_t n1, const uint8_t *act, int64_t groups) {
+  float out[NR];
+  int64_t n = n0;
+  for (; n + NR <= n1; n += NR) {
+    dotRowsOne<F, NR>(a, n, act, groups, out);
+    for (int64_t j = 0; j < NR; ++j)
+      a.y[n + j] = out[j] + (a.bias ? a.bias[n + j] : 0.f);
+  }
+  for (; n < n1; ++n) {
+    dotRowsOne<F, 1>(a, n, act, groups, out);
+    a.y[n] = out[0] + (a.bias ? a.bias[n] : 0.f);
+  }
+}
+
 template <class F> void rowsKernel(const MatmulArgs &a, int64_t n0, int64_t n1, float *) {
   const int64_t groups = groupsOf(a.K), stride = groups * kDecodeRecord;
   const uint8_t *act = static_cast<const uint8_t *>(a.prepared);
   constexpr int kMR = 4;
   constexpr int kDecodeRows = DecodeRowsOf<F>::value;
   if (a.M == 1) {
-    float out[kDecodeRows];
-    int64_t n = n0;
-    for (; n + kDecodeRows <= n1; n += kDecodeRows) {
-      dotRowsOne<F, kDecodeRows>(a, n, act, groups, out);
-      for (int64_t j = 0; j < kDecodeRows; ++j)
-        a.y[n + j] = out[j] + (a.bias ? a.bias[n + j] : 0.f);
-    }
-    for (; n < n1; ++n) {
-      dotRowsOne<F, 1>(a, n, act, groups, out);
-      a.y[n] = out[0] + (a.bias ? a.bias[n] : 0.f);
-    }
+    // An interleaved tile is one stream whatever the format: 4 rows a pass.
+    if (a.format.layout == quant::Layout::Interleaved4)
+      decodeOneRow<F, quant::kInterleavedRows>(a, n0, n1, act, groups);
+    else
+      decodeOneRow<F, kDecodeRows>(a, n0, n1, act, groups);
     return;
   }
   if (!usePrefill(a)) {
