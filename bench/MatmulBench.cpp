@@ -26,7 +26,9 @@
 //
 // Run it with bench/run-matmul-bench.sh (builds the ORT side's venv and runs
 // both); alone: build/bench/MatmulBench [--quick] [--ort FILE]
-// [--threads 1,2] [--formats q4_0,q8_0] [--m 1,16,512] [--shapes 4096x4096].
+// [--threads 1,2] [--formats q4_0,q8_0] [--m 1,16,512] [--shapes 4096x4096]
+// [--layout rows|interleaved] (the weights' row layout; default: the
+// artifact's, interleaved).
 //
 // Int8 peak. One VPDPBUSD on a 512-bit register does 64 multiply-adds (128
 // int8 ops). The peak is (VPDPBUSD per cycle) x 128 x clock x cores. Zen 5
@@ -373,9 +375,11 @@ Weights makeWeights(const Format &f, int64_t N, int64_t K, std::mt19937 &rng) {
       std::abort();
     codes = t.codes;
   }
-  out.codes.resize(N * rowBytes);
+  std::vector<uint8_t> rows(N * rowBytes);
   for (int64_t n = 0; n < N; ++n)
-    std::memcpy(out.codes.data() + n * rowBytes, codes.data() + (n % R) * rowBytes, rowBytes);
+    std::memcpy(rows.data() + n * rowBytes, codes.data() + (n % R) * rowBytes, rowBytes);
+  out.codes.resize(N * rowBytes);
+  quant::layOutRows(f, rowBytes, N, rows.data(), out.codes.data()); // as the artifact holds them
   auto tile = [&](const auto &src, auto &dst) {
     if (src.empty())
       return;
@@ -406,6 +410,9 @@ struct Options {
   std::string ortFile;
   bool portable = true;
   std::vector<Isa> families; ///< empty: the fastest this CPU has
+  /// The weights' row layout: the CPU artifact's (interleaved where the
+  /// format allows) unless --layout rows.
+  quant::Layout layout = quant::Layout::Interleaved4;
 };
 
 struct NamedFormat {
@@ -590,6 +597,13 @@ int main(int argc, char **argv) {
         o.shapes.push_back({std::atoll(t.c_str()), std::atoll(t.c_str() + t.find('x') + 1)});
     } else if (a == "--formats") {
       o.formats = split(next());
+    } else if (a == "--layout") { // rows, interleaved
+      const std::string l = next();
+      if (l != "rows" && l != "interleaved") {
+        std::fprintf(stderr, "--layout: %s is not rows or interleaved\n", l.c_str());
+        return 2;
+      }
+      o.layout = l == "rows" ? quant::Layout::Rows : quant::Layout::Interleaved4;
     } else if (a == "--no-portable") {
       o.portable = false;
     } else if (a == "--kernels") { // avx512,avxvnni,avx2
@@ -602,7 +616,7 @@ int main(int argc, char **argv) {
       }
     } else {
       std::fprintf(stderr, "usage: %s [--quick] [--ort FILE] [--threads 1,2] [--m 1,16,512] [--shapes NxK,..] [--formats a,b] "
-                           "[--kernels avx512,avxvnni,avx2] [--no-portable]\n",
+                           "[--kernels avx512,avxvnni,avx2] [--layout rows|interleaved] [--no-portable]\n",
                    argv[0]);
       return 2;
     }
@@ -660,8 +674,13 @@ int main(int argc, char **argv) {
 
   std::vector<NamedFormat> formats;
   for (const NamedFormat &f : allFormats())
-    if (o.formats.empty() || std::find(o.formats.begin(), o.formats.end(), f.label) != o.formats.end())
+    if (o.formats.empty() || std::find(o.formats.begin(), o.formats.end(), f.label) != o.formats.end()) {
       formats.push_back(f);
+      if (quant::interleaveUnitBytes(f.format))
+        formats.back().format.layout = o.layout;
+    }
+  std::printf("weight rows: %s\n", o.layout == quant::Layout::Rows ? "row after row (--layout rows)"
+                                                                    : "interleaved by 4, as the CPU artifact holds them");
 
   std::map<int, std::unique_ptr<Stream>> streams;
   std::unique_ptr<Device> device = createCpuDevice();

@@ -3,7 +3,8 @@
 #
 #   bench/run-matmul-bench.sh [--quick] [BUILD_DIR]     (default BUILD_DIR: build)
 #       [--threads 1,2] [--m 1,16,512] [--shapes NxK,..]  (both sides)
-#       [--formats q4_0,..] [--kernels avx512,avxvnni,avx2] [--no-portable]  (lowbit's side)
+#       [--formats q4_0,..] [--kernels avx512,avxvnni,avx2] [--layout rows|interleaved]
+#       [--no-portable]  (lowbit's side)
 #
 # Needs BUILD_DIR/bench/MatmulBench (ninja -C BUILD_DIR MatmulBench). On first
 # use it creates a venv for the ONNX Runtime side in
@@ -23,7 +24,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --quick) quick=(--quick) ;;
     --threads|--m|--shapes) both+=("$1" "$2"); shift ;;
-    --formats|--kernels) lowbit+=("$1" "$2"); shift ;;
+    --formats|--kernels|--layout) lowbit+=("$1" "$2"); shift ;;
     --no-portable) lowbit+=("$1") ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) build=$1 ;;
