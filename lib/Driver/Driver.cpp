@@ -306,7 +306,10 @@ LogicalResult emitCpuArtifact(ModuleOp module, const CompileOptions &options, co
                               CompileStats &stats, llvm::raw_ostream &log) {
   if (options.target != "x86_64")
     return module.emitError() << "target '" << options.target << "' is not supported yet (x86_64 is)";
-  if (failed(runPipeline(module, buildCpuEntryPipeline)))
+  std::optional<bool> interleaveRows;
+  if (options.weightLayout)
+    interleaveRows = *options.weightLayout == quant::Layout::Interleaved4;
+  if (failed(runPipeline(module, [&](OpPassManager &pm) { buildCpuEntryPipeline(pm, interleaveRows); })))
     return failure();
   auto entry = module.lookupSymbol<func::FuncOp>("main");
   artifact::ArtifactContents contents;

@@ -83,8 +83,11 @@ void buildCpuCodegenPipeline(OpPassManager &pm) {
   buildCpuLoweringPipeline(pm);
 }
 
-void buildCpuEntryPipeline(OpPassManager &pm) {
-  pm.addPass(createLowerToRuntimePass());
+void buildCpuEntryPipeline(OpPassManager &pm, std::optional<bool> interleaveRows) {
+  LowerToRuntimePassOptions lowerToRuntime;
+  if (interleaveRows)
+    lowerToRuntime.interleaveRows = *interleaveRows;
+  pm.addPass(createLowerToRuntimePass(lowerToRuntime));
   pm.addPass(createFloatMatmulToRuntimePass());
 }
 

@@ -16,11 +16,20 @@ def LowerToRuntimePass : Pass<"lowbit-lower-to-runtime", "mlir::ModuleOp"> {
     - packed weights and large float constants become arguments of the entry
       function, each marked `lowbit.weight` with its name and contents, so
       the artifact stores them once and the runtime maps them.
+
+    With `interleave-rows`, packed weights whose format has an interleave
+    unit (lowbit::quant::interleaveUnitBytes: not codebook, ternary or a8)
+    are stored in the Interleaved4 row layout (docs/FORMATS.md, "Row
+    layouts"): their bytes are reordered once per constant and the format
+    word the kernel gets says so (bits 30-31).
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"main\"", "The entry function">,
     Option<"minWeightElements", "min-weight-elements", "int64_t", /*default=*/"1024",
            "Constants with at least this many elements become weights">,
+    // Off until the runtime's kernels read Interleaved4 (then: "true").
+    Option<"interleaveRows", "interleave-rows", "bool", /*default=*/"false",
+           "Store packed weights in 4-row interleaved tiles (Interleaved4) where the format allows">,
   ];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect",

@@ -9,6 +9,7 @@
 #define LOWBIT_DRIVER_DRIVER_H
 
 #include "lowbit/Import/OnnxImporter.h"
+#include "lowbit/Quant/Format.h"
 #include "lowbit/Transforms/CalibrationData.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -16,6 +17,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,10 @@ struct CompileOptions {
   std::vector<std::string> include, exclude;
   std::string target = "x86_64";
   std::string cpu = "native";
+  /// How the artifact stores packed weights' rows (docs/FORMATS.md, "Row
+  /// layouts"); Interleaved4 applies to the formats that have an interleave
+  /// unit. Unset: lowbit-lower-to-runtime's default (interleave-rows).
+  std::optional<quant::Layout> weightLayout;
   /// Print one line per quantized weight.
   bool verbose = false;
   /// Decode every quantized weight again and record its relative error

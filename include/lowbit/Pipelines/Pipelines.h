@@ -11,6 +11,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 
+#include <optional>
+
 namespace lowbit {
 
 struct QuantizePipelineOptions : public mlir::PassPipelineOptions<QuantizePipelineOptions> {
@@ -35,7 +37,9 @@ void buildCpuCodegenPipeline(mlir::OpPassManager &pm);
 
 /// The first half: the runtime's convention on tensors (lowbit-lower-to-runtime),
 /// after which the entry's arguments name every input and weight.
-void buildCpuEntryPipeline(mlir::OpPassManager &pm);
+/// `interleaveRows` sets lowbit-lower-to-runtime's interleave-rows (the
+/// packed weights' row layout); unset, the pass's default holds.
+void buildCpuEntryPipeline(mlir::OpPassManager &pm, std::optional<bool> interleaveRows = std::nullopt);
 
 /// The second half: fusion, bufferization, loops, the LLVM dialect.
 void buildCpuLoweringPipeline(mlir::OpPassManager &pm);

@@ -160,8 +160,66 @@ Value toBuffer(OpBuilder &b, Location loc, Value flatTensor) {
   return buffer.getType() == flat ? buffer : memref::CastOp::create(b, loc, flat, buffer).getResult();
 }
 
+/// The format the kernel reads `type`'s bytes in: Interleaved4 when asked
+/// for and the format has an interleave unit; otherwise as packed (Rows).
+quant::Format storedFormat(PackedType type, bool interleaveRows) {
+  quant::Format format = type.getFormat().getValue();
+  if (interleaveRows && quant::interleaveUnitBytes(format))
+    format.layout = quant::Layout::Interleaved4;
+  return format;
+}
+
+/// The bytes `constant` holds: a resource's blob or a dense attribute's data.
+FailureOr<ArrayRef<char>> constantBytes(ConstantOp constant) {
+  ElementsAttr bytes = constant.getBytes();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(bytes)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return constant.emitOpError() << "has no data for its resource '" << resource.getRawHandle().getKey() << "'";
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(bytes))
+    return dense.getRawData();
+  return constant.emitOpError() << "bytes must be dense or dense_resource to be laid out, got " << bytes;
+}
+
+/// `constant`'s bytes laid out in `format`'s row layout (the quantizers
+/// pack Rows): its own attribute for Rows, else a new one of the same kind,
+/// a resource staying a resource so that large weights are not copied into
+/// an attribute element by element.
+FailureOr<ElementsAttr> layOutWeight(ConstantOp constant, const quant::Format &format) {
+  ElementsAttr bytes = constant.getBytes();
+  auto dense = dyn_cast<DenseElementsAttr>(bytes);
+  // A splat's bytes are the same in any order.
+  if (format.layout == quant::Layout::Rows || (dense && dense.isSplat()))
+    return bytes;
+  FailureOr<ArrayRef<char>> rows = constantBytes(constant);
+  if (failed(rows))
+    return failure();
+  PackedType type = constant.getType();
+  int64_t n = type.getNumRows(), rowBytes = quant::packedRowBytes(format, type.getRowLength());
+  if (static_cast<int64_t>(rows->size()) != n * rowBytes)
+    return constant.emitOpError() << "holds " << rows->size() << " bytes, but " << n << " rows of "
+                                  << rowBytes << " bytes (K = " << type.getRowLength() << " in "
+                                  << quant::toString(type.getFormat().getValue()) << ") take " << n * rowBytes;
+  auto layOut = [&](MutableArrayRef<char> out) {
+    quant::layOutRows(format, rowBytes, n, reinterpret_cast<const uint8_t *>(rows->data()),
+                      reinterpret_cast<uint8_t *>(out.data()));
+  };
+  auto byteType = cast<ShapedType>(bytes.getType());
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(bytes)) {
+    size_t alignment = resource.getRawHandle().getBlob()->getDataAlignment();
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(rows->size(), alignment);
+    layOut(blob.getMutableData());
+    return cast<ElementsAttr>(
+        DenseResourceElementsAttr::get(byteType, resource.getRawHandle().getKey(), std::move(blob)));
+  }
+  std::vector<char> out(rows->size());
+  layOut(out);
+  return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(byteType, out));
+}
+
 LogicalResult lowerMatmul(MatmulOp op, Value context, func::FuncOp wrapper, EntryArguments &entry,
-                          llvm::DenseMap<Operation *, Value> &packedWeights) {
+                          llvm::DenseMap<Operation *, Value> &packedWeights, bool interleaveRows) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   auto constant = op.getWeight().getDefiningOp<ConstantOp>();
@@ -171,16 +229,21 @@ LogicalResult lowerMatmul(MatmulOp op, Value context, func::FuncOp wrapper, Entr
     return op.emitOpError() << "runs on f32 activations on the CPU runtime, got "
                             << op.getInput().getType().getElementType();
 
+  // Laid out once per constant, however many matmuls share it.
+  PackedType weightType = constant.getType();
+  quant::Format format = storedFormat(weightType, interleaveRows);
   Value &weightBuffer = packedWeights[constant];
   if (!weightBuffer) {
-    int64_t bytes = constant.getType().getNumBytes();
+    FailureOr<ElementsAttr> laidOut = layOutWeight(constant, format);
+    if (failed(laidOut))
+      return failure();
+    int64_t bytes = weightType.getNumBytes();
     weightBuffer = entry.weight(MemRefType::get({bytes}, b.getI8Type()),
                                 nameOf(constant.getBytes(), "packed_weight_" + std::to_string(packedWeights.size() - 1)),
-                                constant.getBytes());
+                                *laidOut);
   }
   auto flatWeight = memref::CastOp::create(b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), weightBuffer);
 
-  PackedType weightType = constant.getType();
   int64_t n = weightType.getShape()[0], k = weightType.getShape()[1];
   Value input = op.getInput();
   SmallVector<OpFoldResult> inputSizes = tensor::getMixedSizes(b, loc, input);
@@ -204,10 +267,9 @@ LogicalResult lowerMatmul(MatmulOp op, Value context, func::FuncOp wrapper, Entr
   int64_t count = resultType.hasStaticShape() ? resultType.getNumElements() : ShapedType::kDynamic;
   Value flatOutput = memref::CollapseShapeOp::create(b, loc, MemRefType::get({count}, f32), output,
                                                      SmallVector<ReassociationIndices>{allDims});
-  uint64_t format = quant::encodeFormat(weightType.getFormat().getValue());
   SmallVector<Value> args = {
       context,
-      arith::ConstantIntOp::create(b, loc, b.getI64Type(), static_cast<int64_t>(format)),
+      arith::ConstantIntOp::create(b, loc, b.getI64Type(), static_cast<int64_t>(quant::encodeFormat(format))),
       toBuffer(b, loc, flatten(b, loc, input, f32)),
       flatWeight,
       toBuffer(b, loc, flatten(b, loc, op.getScales(), f32)),
@@ -256,7 +318,7 @@ public:
     if (!matmuls.empty()) {
       func::FuncOp wrapper = getOrCreateMatmulWrapper(module);
       for (MatmulOp op : matmuls)
-        if (failed(lowerMatmul(op, context, wrapper, arguments, packedWeights)))
+        if (failed(lowerMatmul(op, context, wrapper, arguments, packedWeights, interleaveRows)))
           return signalPassFailure();
     }
     outlineLargeConstants(entryFn, arguments);
