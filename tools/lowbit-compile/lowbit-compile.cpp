@@ -53,7 +53,6 @@ cl::list<std::string> excludeWeights("exclude", cl::desc("Leave weights whose na
 cl::opt<std::string> target("target", cl::desc("Target architecture"), cl::init("x86_64"), cl::cat(category));
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for (znver4, x86-64-v3, ...; native: this machine)"),
                          cl::init("native"), cl::cat(category));
-// Rows until the runtime's kernels read Interleaved4 (then: lowbit::quant::Layout::Interleaved4).
 cl::opt<lowbit::quant::Layout> weightLayout(
     "weight-layout",
     cl::desc("How the artifact stores the packed weights' rows (docs/FORMATS.md, \"Row layouts\")"),
@@ -61,7 +60,7 @@ cl::opt<lowbit::quant::Layout> weightLayout(
                clEnumValN(lowbit::quant::Layout::Interleaved4, "interleaved",
                           "tiles of 4 rows taking turns every 128 weights (or 256-weight block), which the "
                           "CPU kernels read as one stream; codebook, ternary and a8 formats stay rows")),
-    cl::init(lowbit::quant::Layout::Rows), cl::cat(category));
+    cl::init(lowbit::quant::Layout::Interleaved4), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print a line per quantized weight"), cl::cat(category));
 cl::opt<std::string> weightStats("weight-stats",
                                  cl::desc("Write each quantized weight's shape, format, bits per weight and "

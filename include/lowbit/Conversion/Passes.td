@@ -27,8 +27,7 @@ def LowerToRuntimePass : Pass<"lowbit-lower-to-runtime", "mlir::ModuleOp"> {
     Option<"entry", "entry", "std::string", /*default=*/"\"main\"", "The entry function">,
     Option<"minWeightElements", "min-weight-elements", "int64_t", /*default=*/"1024",
            "Constants with at least this many elements become weights">,
-    // Off until the runtime's kernels read Interleaved4 (then: "true").
-    Option<"interleaveRows", "interleave-rows", "bool", /*default=*/"false",
+    Option<"interleaveRows", "interleave-rows", "bool", /*default=*/"true",
            "Store packed weights in 4-row interleaved tiles (Interleaved4) where the format allows">,
   ];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",

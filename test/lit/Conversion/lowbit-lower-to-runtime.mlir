@@ -1,5 +1,6 @@
-// RUN: lowbit-opt %s --split-input-file --lowbit-lower-to-runtime --verify-diagnostics | FileCheck %s
-// RUN: lowbit-opt %s --split-input-file --lowbit-lower-to-runtime=interleave-rows --verify-diagnostics \
+// RUN: lowbit-opt %s --split-input-file --lowbit-lower-to-runtime=interleave-rows=false --verify-diagnostics \
+// RUN:   | FileCheck %s
+// RUN: lowbit-opt %s --split-input-file --lowbit-lower-to-runtime --verify-diagnostics \
 // RUN:   | FileCheck %s --check-prefix=INTERLEAVE
 
 // The entry function gains the context first and the weights last; the
