@@ -198,16 +198,29 @@ int64_t interleaveUnitBytes(const Format &f) {
   return f.kind == FormatKind::Int ? 16 * int64_t(f.bits) : 0;
 }
 
+RowTiling rowTiling(const Format &f, int64_t rowBytes, int64_t N) {
+  RowTiling t;
+  t.layout = f.layout;
+  t.rowBytes = rowBytes;
+  t.unitBytes = interleaveUnitBytes(f);
+  if (!t.unitBytes)
+    return t;
+  t.lastUnit = ceilDiv(rowBytes, t.unitBytes) - 1;
+  t.lastBytes = rowBytes - t.lastUnit * t.unitBytes;
+  t.tiledRows = f.layout == Layout::Interleaved4 ? N / kInterleavedRows * kInterleavedRows : 0;
+  return t;
+}
+
 RowPlacement rowPlacement(const Format &f, int64_t rowBytes, int64_t N, int64_t n) {
-  return rowPlacement(f.layout, interleaveUnitBytes(f), rowBytes, N, n);
+  return rowPlacement(rowTiling(f, rowBytes, N), n);
 }
 
 namespace {
 /// Calls copy(offset in the row, offset in the laid-out weight, bytes) for
 /// each unit of row n.
-template <class Copy> void forEachUnit(const Format &f, int64_t rowBytes, int64_t N, int64_t n, Copy copy) {
-  const int64_t unit = interleaveUnitBytes(f);
-  const RowPlacement p = rowPlacement(f, rowBytes, N, n);
+template <class Copy> void forEachUnit(const RowTiling &t, int64_t n, Copy copy) {
+  const int64_t unit = t.unitBytes, rowBytes = t.rowBytes;
+  const RowPlacement p = rowPlacement(t, n);
   for (int64_t u = 0; u < p.lastUnit; ++u)
     copy(u * unit, p.head + u * p.stride, unit);
   copy(p.lastUnit * unit, p.tail, rowBytes - p.lastUnit * unit);
@@ -221,8 +234,9 @@ void layOutRows(const Format &f, int64_t rowBytes, int64_t N, const uint8_t *row
     std::memcpy(out, rows, static_cast<size_t>(N * rowBytes));
     return;
   }
+  const RowTiling t = rowTiling(f, rowBytes, N);
   for (int64_t n = 0; n < N; ++n)
-    forEachUnit(f, rowBytes, N, n, [&](int64_t at, int64_t placed, int64_t bytes) {
+    forEachUnit(t, n, [&](int64_t at, int64_t placed, int64_t bytes) {
       std::memcpy(out + placed, rows + n * rowBytes + at, static_cast<size_t>(bytes));
     });
 }
@@ -232,7 +246,7 @@ void gatherRow(const Format &f, int64_t rowBytes, int64_t N, const uint8_t *weig
     std::memcpy(row, weight + n * rowBytes, static_cast<size_t>(rowBytes));
     return;
   }
-  forEachUnit(f, rowBytes, N, n, [&](int64_t at, int64_t placed, int64_t bytes) {
+  forEachUnit(rowTiling(f, rowBytes, N), n, [&](int64_t at, int64_t placed, int64_t bytes) {
     std::memcpy(row + at, weight + placed, static_cast<size_t>(bytes));
   });
 }

@@ -180,17 +180,23 @@ struct RowPlacement {
   int64_t head, stride, tail, lastUnit;
 };
 RowPlacement rowPlacement(const Format &format, int64_t rowBytes, int64_t N, int64_t n);
-/// The same from the layout and interleaveUnitBytes (kernels compute these
-/// once per call).
-inline RowPlacement rowPlacement(Layout layout, int64_t unitBytes, int64_t rowBytes, int64_t N, int64_t n) {
-  if (!unitBytes)
-    return {n * rowBytes, rowBytes, n * rowBytes, 0};
-  const int64_t lastUnit = (rowBytes + unitBytes - 1) / unitBytes - 1, lastBytes = rowBytes - lastUnit * unitBytes;
+/// What rowPlacement needs of a weight, computed once (kernels place every
+/// row of a call with it, without a division).
+struct RowTiling {
+  Layout layout = Layout::Rows;
+  int64_t rowBytes = 0, unitBytes = 0; ///< unitBytes 0: the format has no unit
+  int64_t lastUnit = 0, lastBytes = 0; ///< the last unit of a row and its bytes
+  int64_t tiledRows = 0;               ///< rows in whole tiles (0 for Rows)
+};
+RowTiling rowTiling(const Format &format, int64_t rowBytes, int64_t N);
+
+inline RowPlacement rowPlacement(const RowTiling &t, int64_t n) {
   constexpr int64_t R = kInterleavedRows;
-  if (layout == Layout::Rows || n >= N / R * R)
-    return {n * rowBytes, unitBytes, n * rowBytes + lastUnit * unitBytes, lastUnit};
-  const int64_t tile = n / R * R * rowBytes, r = n % R;
-  return {tile + r * unitBytes, R * unitBytes, tile + R * lastUnit * unitBytes + r * lastBytes, lastUnit};
+  if (n >= t.tiledRows)
+    return {n * t.rowBytes, t.unitBytes ? t.unitBytes : t.rowBytes, n * t.rowBytes + t.lastUnit * t.unitBytes,
+            t.lastUnit};
+  const int64_t tile = n / R * R * t.rowBytes, r = n % R;
+  return {tile + r * t.unitBytes, R * t.unitBytes, tile + R * t.lastUnit * t.unitBytes + r * t.lastBytes, t.lastUnit};
 }
 
 /// Copies N rows of rowBytes packed row after row (`rows`) into `out` in

@@ -316,9 +316,9 @@ int32_t matmulImpl(const lowbit_dispatch_context *ctx, uint64_t formatWord, cons
     K = padded;
   }
   Job job{MatmulArgs{*format, x, static_cast<const uint8_t *>(w), scales, zeroPoints, mins, codebooks, bias, y, M,
-                     N, K, quant::packedRowBytes(*format, K), quant::groupsPerRow(*format, K)},
+                     N, K, quant::packedRowBytes(*format, K), quant::groupsPerRow(*format, K), nullptr, {}},
           kernel.rows, N};
-  job.args.unitBytes = quant::interleaveUnitBytes(*format);
+  job.args.tiling = quant::rowTiling(*format, job.args.rowBytes, N);
   std::vector<uint8_t> prepared;
   if (kernel.prepare) {
     prepared.resize(static_cast<size_t>(kernel.preparedBytes(job.args)) + 64);

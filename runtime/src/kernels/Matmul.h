@@ -41,8 +41,8 @@ struct MatmulArgs {
   /// What the kernel's prepare step made of x for this call (e.g. x
   /// quantized to int8 per 32-block), or null.
   const void *prepared = nullptr;
-  /// quant::interleaveUnitBytes(format): the unit of format.layout.
-  int64_t unitBytes = 0;
+  /// Where format.layout puts each row (packedRow).
+  quant::RowTiling tiling;
 };
 
 /// Where the packed bytes of one row of W lie (quant::rowPlacement): unit u
@@ -57,7 +57,7 @@ struct PackedRow {
 };
 
 inline PackedRow packedRow(const MatmulArgs &a, int64_t n) {
-  const quant::RowPlacement p = quant::rowPlacement(a.format.layout, a.unitBytes, a.rowBytes, a.N, n);
+  const quant::RowPlacement p = quant::rowPlacement(a.tiling, n);
   return {a.w + p.head, p.stride, a.w + p.tail, p.lastUnit};
 }
 

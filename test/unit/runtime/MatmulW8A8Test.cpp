@@ -108,7 +108,7 @@ std::vector<float> runKernel(const kernels::MatmulKernel &kernel, const Case &c,
   std::vector<float> y(c.M * c.N, NAN);
   kernels::MatmulArgs a{w8a8Format(), c.x.data(),     c.codes.data(), c.scales.data(), nullptr, nullptr,
                         nullptr,      withBias ? c.bias.data() : nullptr, y.data(), c.M, c.N,  c.K,
-                        c.K,          1};
+                        c.K,          1,        nullptr,        {}};
   std::vector<uint8_t> buffer(static_cast<size_t>(kernel.preparedBytes(a)) + 64);
   void *aligned = buffer.data() + (-reinterpret_cast<uintptr_t>(buffer.data()) & 63);
   kernel.prepare(nullptr, a, aligned);

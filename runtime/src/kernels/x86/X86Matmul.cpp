@@ -1491,20 +1491,10 @@ template <class F, class = void> struct HasSidePrefetch : std::false_type {};
 template <class F>
 struct HasSidePrefetch<F, std::void_t<decltype(std::declval<const F &>().prefetchSide(0, 0))>> : std::true_type {};
 
-/// Prefetches bytes [from, to) of a packed row, wherever its layout puts
-/// them: one range when its units are contiguous, else unit by unit.
-inline void prefetchRowBytes(const PackedRow &row, int64_t unitBytes, int64_t from, int64_t to) {
-  if (row.stride == unitBytes) {
-    for (int64_t at = from; at < to; at += 64)
-      _mm_prefetch(reinterpret_cast<const char *>(row.head + at), _MM_HINT_T0);
-    return;
-  }
-  for (int64_t u = from / unitBytes; u * unitBytes < to; ++u) {
-    const char *p = reinterpret_cast<const char *>(row.unit(u));
-    for (int64_t at = 0; at < unitBytes; at += 64)
-      _mm_prefetch(p + at, _MM_HINT_T0);
-    _mm_prefetch(p + unitBytes - 1, _MM_HINT_T0);
-  }
+/// Weight rows n, n + 1, ... n + NR - 1.
+template <class F, int... J>
+std::array<F, sizeof...(J)> rowsAt(const MatmulArgs &a, int64_t n, std::integer_sequence<int, J...>) {
+  return {F(a, n + J)...};
 }
 
 /// Weight rows that the prefill unpacking prefetches ahead.
@@ -1530,7 +1520,18 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
     if (n + ahead >= n1)
       return;
     const int64_t g0 = 4 * c, g1 = std::min(groups, 4 * (c + chunk));
-    prefetchRowBytes(packedRow(a, n + ahead), a.unitBytes, g0 * step, g1 * step);
+    // The bytes of groups [g0, g1) of an interleaved tile lie together, 4
+    // times a row's: row r of the tile prefetches the r-th quarter of them
+    // (a whole tile's at once was 5-10% slower at M = 16: a burst of misses).
+    const PackedRow row = packedRow(a, n + ahead);
+    const int64_t bytes = (g1 - g0) * step;
+    const uint8_t *from = row.head + g0 * step;
+    if (row.stride != a.tiling.unitBytes) {
+      const int64_t r = (n + ahead) % quant::kInterleavedRows;
+      from = row.head - r * a.tiling.unitBytes + quant::kInterleavedRows * g0 * step + r * bytes;
+    }
+    for (int64_t at = 0; at < bytes; at += 64)
+      _mm_prefetch(reinterpret_cast<const char *>(from + at), _MM_HINT_T0);
     if constexpr (HasSidePrefetch<F>::value)
       w.prefetchSideRange(g0, g1, ahead);
   };
@@ -1554,7 +1555,7 @@ template <class F> void prefillRows(const MatmulArgs &a, int64_t n0, int64_t n1)
         // are fetched kPrefillAhead rows ahead, the next units' during the
         // tiles of the unit before, and again kPrefillAhead rows ahead here.
         if (n == n0 && c0 == 0)
-          for (int64_t j = 1; j <= kPrefillAhead; ++j)
+          for (int64_t j = 0; j <= kPrefillAhead; ++j)
             prefetchRow(w, n, j, c0);
         else if (n + kPrefillAhead < ne)
           prefetchRow(w, n, kPrefillAhead, c0);
@@ -1626,12 +1627,6 @@ template <class F>
 struct SuperScalesOf<F, std::void_t<decltype(F::kSuperScales)>> : std::bool_constant<F::kSuperScales> {};
 
 
-/// Weight rows n, n + 1, ... n + NR - 1.
-template <class F, int... J>
-std::array<F, sizeof...(J)> rowsAt(const MatmulArgs &a, int64_t n, std::integer_sequence<int, J...>) {
-  return {F(a, n + J)...};
-}
-
 /// Bytes ahead of the read position that a one-row-per-pass decode
 /// prefetches, in the same stream: the rows are contiguous, so this runs on
 /// into the next rows. 8 KiB beat 4 KiB (docs/PERFORMANCE.md, "Session 4").
@@ -1655,7 +1650,7 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
   // group; otherwise NR rows rowBytes apart (NR = 1: kStreamAhead bytes on
   // in the one stream).
   const PackedRow next = packedRow(a, n + NR);
-  const bool tile = NR == quant::kInterleavedRows && n % NR == 0 && next.stride == NR * a.unitBytes;
+  const bool tile = NR == quant::kInterleavedRows && n % NR == 0 && next.stride == NR * a.tiling.unitBytes;
   const char *ahead = reinterpret_cast<const char *>(NR == 1 ? w[0].row.head + kStreamAhead
                                                      : tile  ? next.head
                                                              : a.w + (n + NR) * a.rowBytes);
