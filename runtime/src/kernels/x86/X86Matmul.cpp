@@ -462,7 +462,7 @@ template <FormatKind Kind> struct Legacy32 {
     return t;
   }
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of 128 weights: group g is unit g
   int64_t rowBytes;
   __m512i codeIdx, scaleIdx, minIdx, highIdx;
 
@@ -539,7 +539,7 @@ struct Q8_0Traits {
     return t;
   }
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of 128 weights: group g is unit g
   int64_t rowBytes;
   __m512i first, second, tail, scales;
 
@@ -582,7 +582,7 @@ template <unsigned Bits, Offset Off> struct IntTraits {
   static constexpr int kOffset = Off == Offset::None ? 1 << (Bits - 1) : 0;
   static constexpr int kGroupBytes = 16 * Bits;
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of 128 weights: group g is unit g
   int64_t rowBytes;
   const float *scales, *mins;
   const int32_t *zeroPoints;
@@ -728,7 +728,7 @@ template <bool Q5> struct KQuant4Traits {
   /// of per group through mv.
   static constexpr bool kSuperMins = true;
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of one super-block: groups 2u and 2u + 1
   __m512i idxS[2], idxM[2], bits[2], shift, spreadDm;
   __m512 negMins;
   mutable __m512 sv; ///< d * sc_j (slots 0..7), -dmin * m_j (8..15) of the current super-block
@@ -806,7 +806,7 @@ struct IQ4_XSTraits {
   static constexpr int kOffset = 128;
   static constexpr int kGroupBytes = 68;
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of one super-block: groups 2u and 2u + 1
   __m512i idxS[2];
   mutable __m512 sv; ///< d (ls_j - 32), slots 0..7, of the current super-block
 
@@ -889,7 +889,7 @@ struct TQ1_0Traits {
     return t;
   }
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of one super-block: groups 2u and 2u + 1
   int64_t rowBytes;
   __m512i source[2][2], power[2][2];
 
@@ -943,7 +943,7 @@ struct Q3_KTraits {
   static constexpr int kOffset = 4;
   static constexpr int kGroupBytes = 55;
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of one super-block: groups 2u and 2u + 1
   __m512i idxS0[2], idxS1[2], shift0, shift1, bits[2][2];
   mutable __m512 sv; ///< d * (scale_i - 32) of the current super-block
 
@@ -1012,7 +1012,7 @@ struct Q2_KTraits {
   static constexpr bool kShared = false;
   static constexpr int kOffset = -1; ///< init0 / init1: + the lane sums
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of one super-block: groups 2u and 2u + 1
   static constexpr int kGroupBytes = 42;
   __m512i idxS0[2], idxS1[2], shift0, shift1;
   mutable __m512 sv, mv; ///< d sc_i, -dmin m_i of the current super-block
@@ -1072,7 +1072,7 @@ struct Q6_KTraits {
   static constexpr int kOffset = 32;
   static constexpr int kGroupBytes = 105;
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of one super-block: groups 2u and 2u + 1
   __m512i idxS0[2], idxS1[2], shiftLeft0, shiftRight1;
   mutable __m512 sv; ///< d * scale_j of the current super-block
 
@@ -1126,7 +1126,7 @@ struct TQ2_0Traits {
   static constexpr int kOffset = 1;
   static constexpr int kGroupBytes = 33;
 
-  PackedRow row; ///< its units: 128 weights, or one 256-weight block
+  PackedRow row; ///< units of one super-block: groups 2u and 2u + 1
   __m512i shift;
 
   TQ2_0Traits(const MatmulArgs &a, int64_t n) : row(packedRow(a, n)) {
@@ -1760,13 +1760,15 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
     out[j] = _mm512_reduce_add_ps(acc[j]);
 }
 
-/// Weight rows per pass of the one-row decode: 4 (the activation work of a
-/// group shared by 4 rows, 4 row streams prefetched a pass ahead), or 1
-/// where one stream read from DRAM wins over that sharing: Q4_0, IQ4_NL and
-/// Q6_K (11008 x 4096, same-run comparisons, 1 and 2 threads: 4-29% faster
-/// in both of the host's bandwidth states; Q4_1, Q5_x, Q4_K, Q3_K, int4 and
-/// the others were slower on one thread or in the fast state). Results are
-/// the same either way: each row's arithmetic does not depend on NR.
+/// Weight rows per pass of the one-row decode on rows laid out row after
+/// row (quant::Layout::Rows; interleaved tiles always take 4, one stream): 4
+/// (the activation work of a group shared by 4 rows, 4 row streams
+/// prefetched a pass ahead), or 1 where one stream read from DRAM wins over
+/// that sharing: Q4_0, IQ4_NL and Q6_K (11008 x 4096, same-run comparisons,
+/// 1 and 2 threads: 4-29% faster in both of the host's bandwidth states;
+/// Q4_1, Q5_x, Q4_K, Q3_K, int4 and the others were slower on one thread or
+/// in the fast state). Results are the same either way: each row's
+/// arithmetic does not depend on NR.
 template <class F, class = void> struct DecodeRowsOf : std::integral_constant<int, 4> {};
 template <class F>
 struct DecodeRowsOf<F, std::void_t<decltype(F::kDecodeRows)>> : std::integral_constant<int, F::kDecodeRows> {};
