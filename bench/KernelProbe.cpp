@@ -10,8 +10,11 @@
 // AVX-512 or AVX-VNNI) to count instructions per 128 weights.
 //
 //   KernelProbe FORMAT [N=256] [K=4096] [M=1] [calls=200] [hot|cold] [median|min]
+//               [interleaved|rows]
 //
-// FORMAT: a block format name (q4_0, q6_k, ...) or int4_gG / int8_ch.
+// FORMAT: a block format name (q4_0, q6_k, ...) or int4_gG / int8_ch. The
+// weights lie as the CPU artifact holds them (interleaved by 4), or with
+// "rows" row after row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,15 +73,17 @@ Weights makeWeights(const Format &f, int64_t N, int64_t K) {
     out.codes.resize(N * quant::packedRowBytes(f, K));
     if (!quant::quantizeRows(*quant::ggmlTypeOf(f.kind), w.data(), out.codes.data(), N, K).isOk())
       std::abort();
-    return out;
+  } else {
+    quant::UniformTensor t;
+    if (!quant::quantizeUniform(f, w.data(), N, K, quant::UniformOptions{}, nullptr, t).isOk())
+      std::abort();
+    out.codes = t.codes;
+    out.scales = t.scales;
+    out.mins = t.mins;
+    out.zeroPoints = t.zeroPoints;
   }
-  quant::UniformTensor t;
-  if (!quant::quantizeUniform(f, w.data(), N, K, quant::UniformOptions{}, nullptr, t).isOk())
-    std::abort();
-  out.codes = t.codes;
-  out.scales = t.scales;
-  out.mins = t.mins;
-  out.zeroPoints = t.zeroPoints;
+  const std::vector<uint8_t> rows = out.codes;
+  quant::layOutRows(f, quant::packedRowBytes(f, K), N, rows.data(), out.codes.data());
   return out;
 }
 
@@ -87,9 +92,11 @@ Weights makeWeights(const Format &f, int64_t N, int64_t K) {
 int main(int argc, char **argv) {
   Format f;
   if (argc < 2 || !parseFormat(argv[1], f)) {
-    std::fprintf(stderr, "usage: %s FORMAT [N] [K] [M] [calls] [hot|cold] [median|min]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s FORMAT [N] [K] [M] [calls] [hot|cold] [median|min] [interleaved|rows]\n", argv[0]);
     return 2;
   }
+  if (!(argc > 8 && std::strcmp(argv[8], "rows") == 0) && quant::interleaveUnitBytes(f))
+    f.layout = quant::Layout::Interleaved4;
   const int64_t N = argc > 2 ? std::atoll(argv[2]) : 256, K = argc > 3 ? std::atoll(argv[3]) : 4096;
   const int64_t M = argc > 4 ? std::atoll(argv[4]) : 1, calls = argc > 5 ? std::atoll(argv[5]) : 200;
   const bool cold = argc > 6 && std::strcmp(argv[6], "cold") == 0;
