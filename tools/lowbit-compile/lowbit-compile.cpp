@@ -226,6 +226,8 @@ void printSummary(const lowbit::CompileStats &stats, double seconds) {
     errs() << formatv("; {0} matmul weights at {1:F3} bits per weight ({2:F3} with scales)", stats.linearWeights,
                       8.0 * stats.linearPackedBytes / stats.linearElements,
                       8.0 * (stats.linearPackedBytes + stats.linearSideBytes) / stats.linearElements);
+  if (stats.linearWeights > 0)
+    errs() << (weightLayout == lowbit::quant::Layout::Interleaved4 ? ", rows interleaved by 4" : ", row after row");
   errs() << "; code for " << stats.cpu << "; " << Stopwatch::formatSeconds(seconds) << "\n";
 }
 
