@@ -1631,14 +1631,21 @@ struct SuperScalesOf<F, std::void_t<decltype(F::kSuperScales)>> : std::bool_cons
 /// prefetches, in the same stream: the rows are contiguous, so this runs on
 /// into the next rows. 8 KiB beat 4 KiB (docs/PERFORMANCE.md, "Session 4").
 constexpr int64_t kStreamAhead = 8192;
+/// The same for the one stream of an interleaved tile's 4 rows. A pass ahead
+/// (the next tile) was too far when rows are long (K = 11008: 47 KB of
+/// q8_0, most of L1): 4096 x 11008, 1 / 2 threads, % of the paired read,
+/// same runs: q6_k 88-89 -> 96%, int4 g128 90-91 -> 95-96% (2 threads),
+/// q4_k 91-93 -> 94-97%; 8 KiB was worse than 16 for q6_k (83-92%).
+constexpr int64_t kTileAhead = 16384;
 
 /// Decode with one activation row: out[j] = weight row j . x for NR
 /// consecutive weight rows in one pass, so each group's activation vectors,
 /// offset terms and scales are loaded and expanded once for NR rows, the
 /// bounds test runs only for the last group, and the weights ahead are
-/// prefetched: with NR > 1 the rows of the next pass at the same position
-/// (a distance of one pass: NR rows), with NR = 1 kStreamAhead bytes ahead
-/// in the one stream.
+/// prefetched: in an interleaved tile kTileAhead bytes on in its stream; on
+/// rows laid out row after row, with NR > 1 the rows of the next pass at the
+/// same position (a distance of one pass: NR rows), with NR = 1
+/// kStreamAhead bytes ahead in the one stream.
 template <class F, int NR>
 inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64_t groups, float *out) {
   const PermTables &t = kPermTables[static_cast<int>(F::kPerm)];
@@ -1646,13 +1653,13 @@ inline void dotRowsOne(const MatmulArgs &a, int64_t n, const uint8_t *act, int64
   const std::array<F, NR> w = rowsAt<F>(a, n, std::make_integer_sequence<int, NR>{});
   const int64_t step = a.rowBytes / groups; // F::kGroupBytes, but partial groups and per-channel rows
   constexpr int kLines = (F::kGroupBytes + 63) / 64;
-  // The next pass: an interleaved 4-row tile is one range, 4 * step bytes a
-  // group; otherwise NR rows rowBytes apart (NR = 1: kStreamAhead bytes on
-  // in the one stream).
-  const PackedRow next = packedRow(a, n + NR);
-  const bool tile = NR == quant::kInterleavedRows && n % NR == 0 && next.stride == NR * a.tiling.unitBytes;
+  // What lies ahead: in an interleaved 4-row tile (one stream, 4 * step
+  // bytes a group), kTileAhead bytes on in it, into the next tile; rows laid
+  // out row after row: NR = 1 kStreamAhead bytes on in the one row stream,
+  // else the next pass's NR rows, rowBytes apart.
+  const bool tile = NR == quant::kInterleavedRows && n % NR == 0 && w[0].row.stride == NR * a.tiling.unitBytes;
   const char *ahead = reinterpret_cast<const char *>(NR == 1 ? w[0].row.head + kStreamAhead
-                                                     : tile  ? next.head
+                                                     : tile  ? w[0].row.head + kTileAhead
                                                              : a.w + (n + NR) * a.rowBytes);
   const int64_t rowGap = tile ? step : a.rowBytes, groupGap = tile ? NR * step : step;
   __m512 acc[NR];
