@@ -13,11 +13,13 @@
 //               [interleaved|rows]
 //
 // FORMAT: a block format name (q4_0, q6_k, ...) or int4_gG / int8_ch. The
-// weights lie as the CPU artifact holds them (interleaved by 4), or with
+// weights lie as the CPU artifact holds them (interleaved by 4, in huge
+// pages where the system has them; LOWBIT_HUGE_PAGES=0: not), or with
 // "rows" row after row.
 //
 //===----------------------------------------------------------------------===//
 
+#include "HugePages.h"
 #include "kernels/Matmul.h"
 
 #include "lowbit/Quant/BlockQuant.h"
@@ -105,6 +107,14 @@ int main(int argc, char **argv) {
   const int64_t bytes = int64_t(w.codes.size()), copies = cold ? std::max<int64_t>(1, (256 << 20) / bytes) : 1;
   // Each copy with its own side arrays, so they come from DRAM as well.
   std::vector<Weights> copy(static_cast<size_t>(copies), w);
+  // The codes in huge pages, as the runtime holds an artifact's weights.
+  const size_t stride = (w.codes.size() + 63) / 64 * 64;
+  runtime::HugePageBuffer arena;
+  if (runtime::HugePageBuffer::available())
+    arena = runtime::HugePageBuffer(stride * copy.size());
+  auto codesOf = [&](int64_t c) { return arena.empty() ? copy[c].codes.data() : arena.data() + c * stride; };
+  for (size_t c = 0; c < copy.size() && !arena.empty(); ++c)
+    std::memcpy(arena.data() + c * stride, copy[c].codes.data(), copy[c].codes.size());
   std::vector<float> x(M * K), y(M * N);
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.f, 1.f);
@@ -116,7 +126,7 @@ int main(int argc, char **argv) {
   for (int64_t c = 0; c < calls; ++c) {
     const auto t0 = std::chrono::steady_clock::now();
     const Weights &v = copy[c % copies];
-    if (runtime::kernels::matmul(nullptr, word, x.data(), v.codes.data(), data(v.scales), data(v.zeroPoints),
+    if (runtime::kernels::matmul(nullptr, word, x.data(), codesOf(c % copies), data(v.scales), data(v.zeroPoints),
                                  data(v.mins), nullptr, nullptr, y.data(), M, N, K) != 0)
       return 1;
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

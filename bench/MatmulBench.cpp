@@ -47,6 +47,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Device.h"
+#include "HugePages.h"
 #include "kernels/Matmul.h"
 #include "kernels/x86/X86Matmul.h"
 
@@ -347,6 +348,10 @@ struct Weights {
   std::vector<uint8_t> codes;
   std::vector<float> scales, mins;
   std::vector<int32_t> zeroPoints;
+  /// Where the kernels read the codes: a copy in huge pages, as the runtime
+  /// holds an artifact's weights (HugePages.h), else `codes`.
+  const uint8_t *packed = nullptr;
+  const uint8_t *codesData() const { return packed ? packed : codes.data(); }
   int64_t bytes() const {
     return int64_t(codes.size() + (scales.size() + mins.size()) * sizeof(float) + zeroPoints.size() * 4);
   }
@@ -471,7 +476,7 @@ struct PairedRead {
     return {reinterpret_cast<const float *>(lo), hi > lo ? int64_t(hi - lo) / 256 * 256 : 0};
   }
   template <class Fn> void forEachSlice(int64_t g, Fn fn) const {
-    fn(slice(w->codes.data(), int64_t(w->codes.size()), g));
+    fn(slice(w->codesData(), int64_t(w->codes.size()), g));
     fn(slice(w->scales.data(), int64_t(w->scales.size() * 4), g));
     fn(slice(w->mins.data(), int64_t(w->mins.size() * 4), g));
     fn(slice(w->zeroPoints.data(), int64_t(w->zeroPoints.size() * 4), g));
@@ -506,7 +511,7 @@ double timeCalls(const lowbit_dispatch_context *ctx, const Format &f, const std:
   const uint64_t word = quant::encodeFormat(f);
   auto call = [&](const Weights &w) {
     auto data = [](const auto &v) { return v.empty() ? nullptr : v.data(); };
-    if (kernels::matmul(ctx, word, x, w.codes.data(), data(w.scales), data(w.zeroPoints), data(w.mins), nullptr,
+    if (kernels::matmul(ctx, word, x, w.codesData(), data(w.scales), data(w.zeroPoints), data(w.mins), nullptr,
                         nullptr, y, M, N, K) != 0)
       std::abort();
   };
@@ -730,6 +735,14 @@ int main(int argc, char **argv) {
       const int64_t rotation = std::max<int64_t>(8 * llc, int64_t(256) << 20);
       const int64_t count = std::max<int64_t>(2, (rotation + bytes - 1) / bytes);
       std::vector<Weights> copies(count, first);
+      const size_t stride = (first.codes.size() + 63) / 64 * 64;
+      HugePageBuffer arena;
+      if (HugePageBuffer::available())
+        arena = HugePageBuffer(stride * copies.size());
+      for (size_t i = 0; i < copies.size() && !arena.empty(); ++i) {
+        std::memcpy(arena.data() + i * stride, copies[i].codes.data(), copies[i].codes.size());
+        copies[i].packed = arena.data() + i * stride;
+      }
       for (int t : o.threads) {
         const lowbit_dispatch_context *ctx = streams[t]->dispatchContext();
         for (int64_t M : o.ms) {

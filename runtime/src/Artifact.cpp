@@ -327,9 +327,43 @@ Artifact::~Artifact() {
     munmap(map_, mapSize_);
 }
 
+namespace {
+/// True when [p, p + n) lies inside [base, base + size).
+bool within(const void *base, uint64_t size, const void *p, uint64_t n) {
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(base), at = reinterpret_cast<uintptr_t>(p);
+  return base && at >= begin && at - begin <= size && n <= size - (at - begin);
+}
+
+/// Weights sections smaller than this stay in the file mapping: a huge page
+/// is 2 MiB.
+constexpr uint64_t kHugePageCopyFrom = uint64_t(2) << 20;
+} // namespace
+
 bool Artifact::contains(const void *p, uint64_t n) const {
-  const uintptr_t begin = reinterpret_cast<uintptr_t>(map_), at = reinterpret_cast<uintptr_t>(p);
-  return map_ && at >= begin && at - begin <= mapSize_ && n <= mapSize_ - (at - begin);
+  return within(map_, mapSize_, p, n) || within(weightsCopy_.data(), weightsCopy_.size(), p, n);
+}
+
+void Artifact::copyWeightsToHugePages(int fd) {
+  const uint64_t size = parsed_.weightsSize;
+  if (size < kHugePageCopyFrom || !HugePageBuffer::available())
+    return;
+  HugePageBuffer copy(size);
+  if (copy.empty())
+    return;
+  // Read from the file, not through the mapping: the mapping's pages of the
+  // section are then never touched (no second copy in this process).
+  const uint64_t offset = static_cast<uint64_t>(parsed_.weights - static_cast<const uint8_t *>(map_));
+  for (uint64_t done = 0; done < size;) {
+    const ssize_t n = pread(fd, copy.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR)
+        continue;
+      return; // keep reading from the mapping
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  parsed_.weights = copy.data();
+  weightsCopy_ = std::move(copy);
 }
 
 Status Artifact::open(const std::string &path, std::unique_ptr<Artifact> &out, bool &ioError) {
@@ -360,12 +394,15 @@ Status Artifact::open(const std::string &path, std::unique_ptr<Artifact> &out, b
     a->map_ = map;
     a->mapSize_ = size;
   }
-  close(fd);
   ioError = false;
   static const uint8_t kEmpty[1] = {0};
   const uint8_t *bytes = a->map_ ? static_cast<const uint8_t *>(a->map_) : kEmpty;
-  if (Status s = parseArtifact(bytes, size, a->parsed_); s.failed())
+  if (Status s = parseArtifact(bytes, size, a->parsed_); s.failed()) {
+    close(fd);
     return s.context(path);
+  }
+  a->copyWeightsToHugePages(fd);
+  close(fd);
   out = std::move(a);
   return Status::ok();
 }

@@ -11,6 +11,7 @@
 #ifndef LOWBIT_RUNTIME_ARTIFACT_H
 #define LOWBIT_RUNTIME_ARTIFACT_H
 
+#include "HugePages.h"
 #include "lowbit/Quant/Status.h"
 #include "lowbit/runtime.h"
 
@@ -53,8 +54,10 @@ struct ParsedArtifact {
 /// Never reads outside the bytes, whatever they hold.
 Status parseArtifact(const uint8_t *data, uint64_t size, ParsedArtifact &out);
 
-/// An artifact file mapped read-only (MAP_PRIVATE) and parsed. Immutable once
-/// opened, so threads may share it.
+/// An artifact file mapped read-only (MAP_PRIVATE) and parsed, its Weights
+/// section copied into huge pages where the system has them (HugePages.h;
+/// parsed().weights then points at the copy). Immutable once opened, so
+/// threads may share it.
 class Artifact {
 public:
   ~Artifact();
@@ -68,14 +71,18 @@ public:
   const ParsedArtifact &parsed() const { return parsed_; }
   const Manifest &manifest() const { return parsed_.manifest; }
   const std::string &path() const { return path_; }
-  /// True when [p, p + n) lies inside the mapped file.
+  /// True when [p, p + n) lies inside the mapped file or the weights' copy.
   bool contains(const void *p, uint64_t n = 0) const;
+  /// True when the weights were copied into huge pages.
+  bool weightsInHugePages() const { return !weightsCopy_.empty(); }
 
 private:
   Artifact() = default;
+  void copyWeightsToHugePages(int fd);
   std::string path_;
   void *map_ = nullptr;
   uint64_t mapSize_ = 0;
+  HugePageBuffer weightsCopy_;
   ParsedArtifact parsed_;
 };
 

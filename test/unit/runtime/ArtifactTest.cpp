@@ -17,6 +17,7 @@
 
 #include <cstring>
 #include <functional>
+#include <cstdlib>
 #include <sys/stat.h>
 
 using namespace lowbit;
@@ -347,6 +348,36 @@ TEST(ArtifactLoader, OpenReportsIoAndFormat) {
   EXPECT_EQ(lowbit_model_open(dir.file("empty.lbm").c_str(), &model), LOWBIT_ERROR_FORMAT);
   EXPECT_EQ(model, nullptr);
   EXPECT_EQ(lowbit_model_open(nullptr, &model), LOWBIT_ERROR_ARGUMENT);
+}
+
+// A Weights section of 2 MiB or more is read into huge pages (HugePages.h)
+// where the system has them, byte for byte the file's; LOWBIT_HUGE_PAGES=0
+// keeps it in the file mapping. Either way the weights' pointers count as the
+// artifact's (outputs that alias a weight are not freed).
+TEST(ArtifactLoader, LargeWeightsGoToHugePages) {
+  Small small;
+  std::vector<uint8_t> big(size_t(3) << 20);
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = static_cast<uint8_t>(i * 131 + i / 4099);
+  small.contents.weights.push_back({{"big", LOWBIT_U8, {int64_t(big.size())}}, big.data(), big.size()});
+  test::TempDir dir;
+  ASSERT_TRUE(test::writeBytes(dir.file("big.lbm"), small.bytes()));
+  for (bool allow : {true, false}) {
+    if (!allow)
+      setenv("LOWBIT_HUGE_PAGES", "0", 1);
+    std::unique_ptr<runtime::Artifact> a;
+    bool ioError = false;
+    Status s = runtime::Artifact::open(dir.file("big.lbm"), a, ioError);
+    unsetenv("LOWBIT_HUGE_PAGES");
+    ASSERT_TRUE(s.isOk()) << s.message();
+    EXPECT_EQ(a->weightsInHugePages(), allow && runtime::HugePageBuffer::available()) << "allow " << allow;
+    const runtime::WeightInfo &w = a->manifest().weights.back();
+    const uint8_t *at = a->parsed().weights + w.offset;
+    EXPECT_EQ(std::memcmp(at, big.data(), big.size()), 0) << "allow " << allow;
+    EXPECT_TRUE(a->contains(at, w.size));
+    if (a->weightsInHugePages())
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(a->parsed().weights) % (uintptr_t(2) << 20), 0u);
+  }
 }
 
 } // namespace
