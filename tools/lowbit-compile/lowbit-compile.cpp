@@ -290,6 +290,12 @@ int main(int argc, char **argv) {
   }
   bool toArtifact = emit == Emit::Artifact || (emit.getNumOccurrences() == 0 && StringRef(outputPath).ends_with(".lbm"));
 
+  // The layout is applied where the weights leave the IR, so IR output
+  // keeps the quantizers' rows whatever the flag says.
+  if (weightLayout.getNumOccurrences() > 0 && !toArtifact)
+    WithColor::warning(errs(), "lowbit-compile")
+        << "--weight-layout applies to artifacts only; the IR written here keeps its rows as packed\n";
+
   if (!weightStats.empty() && emit == Emit::Mlir && !toArtifact) {
     WithColor::error(errs(), "lowbit-compile")
         << "--weight-stats needs the weights quantized: use --emit=quantized or write an artifact\n";
