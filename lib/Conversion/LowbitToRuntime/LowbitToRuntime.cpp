@@ -182,11 +182,31 @@ FailureOr<ArrayRef<char>> constantBytes(ConstantOp constant) {
   return constant.emitOpError() << "bytes must be dense or dense_resource to be laid out, got " << bytes;
 }
 
+/// How many constants (lowbit or arith) name each resource: a blob named by
+/// one constant only may be replaced in place.
+llvm::DenseMap<StringRef, int> countResourceUses(Operation *root) {
+  llvm::DenseMap<StringRef, int> uses;
+  auto count = [&](Attribute value) {
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+      ++uses[resource.getRawHandle().getKey()];
+  };
+  root->walk([&](Operation *op) {
+    if (auto constant = dyn_cast<ConstantOp>(op))
+      count(constant.getBytes());
+    else if (auto constant = dyn_cast<arith::ConstantOp>(op))
+      count(constant.getValue());
+  });
+  return uses;
+}
+
 /// `constant`'s bytes laid out in `format`'s row layout (the quantizers
-/// pack Rows): its own attribute for Rows, else a new one of the same kind,
-/// a resource staying a resource so that large weights are not copied into
-/// an attribute element by element.
-FailureOr<ElementsAttr> layOutWeight(ConstantOp constant, const quant::Format &format) {
+/// pack Rows): its own attribute for Rows, else one of the same kind, a
+/// resource staying a resource so that large weights are not copied into
+/// an attribute element by element. With `inPlace` (the resource is this
+/// constant's alone and only matmuls, which this pass lowers, read it) the
+/// reordered blob replaces the resource's own, so the weights are not held
+/// twice while compiling.
+FailureOr<ElementsAttr> layOutWeight(ConstantOp constant, const quant::Format &format, bool inPlace) {
   ElementsAttr bytes = constant.getBytes();
   auto dense = dyn_cast<DenseElementsAttr>(bytes);
   // A splat's bytes are the same in any order.
@@ -210,6 +230,10 @@ FailureOr<ElementsAttr> layOutWeight(ConstantOp constant, const quant::Format &f
     size_t alignment = resource.getRawHandle().getBlob()->getDataAlignment();
     AsmResourceBlob blob = HeapAsmResourceBlob::allocate(rows->size(), alignment);
     layOut(blob.getMutableData());
+    if (inPlace) {
+      resource.getRawHandle().getResource()->setBlob(std::move(blob));
+      return bytes;
+    }
     return cast<ElementsAttr>(
         DenseResourceElementsAttr::get(byteType, resource.getRawHandle().getKey(), std::move(blob)));
   }
@@ -219,7 +243,8 @@ FailureOr<ElementsAttr> layOutWeight(ConstantOp constant, const quant::Format &f
 }
 
 LogicalResult lowerMatmul(MatmulOp op, Value context, func::FuncOp wrapper, EntryArguments &entry,
-                          llvm::DenseMap<Operation *, Value> &packedWeights, bool interleaveRows) {
+                          llvm::DenseMap<Operation *, Value> &packedWeights, bool interleaveRows,
+                          const llvm::DenseMap<StringRef, int> &resourceUses) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   auto constant = op.getWeight().getDefiningOp<ConstantOp>();
@@ -234,7 +259,10 @@ LogicalResult lowerMatmul(MatmulOp op, Value context, func::FuncOp wrapper, Entr
   quant::Format format = storedFormat(weightType, interleaveRows);
   Value &weightBuffer = packedWeights[constant];
   if (!weightBuffer) {
-    FailureOr<ElementsAttr> laidOut = layOutWeight(constant, format);
+    auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getBytes());
+    bool inPlace = resource && resourceUses.lookup(resource.getRawHandle().getKey()) == 1 &&
+                   llvm::all_of(constant->getUsers(), [](Operation *user) { return isa<MatmulOp>(user); });
+    FailureOr<ElementsAttr> laidOut = layOutWeight(constant, format, inPlace);
     if (failed(laidOut))
       return failure();
     int64_t bytes = weightType.getNumBytes();
@@ -315,10 +343,11 @@ public:
     SmallVector<MatmulOp> matmuls;
     entryFn.walk([&](MatmulOp op) { matmuls.push_back(op); });
     llvm::DenseMap<Operation *, Value> packedWeights;
+    const llvm::DenseMap<StringRef, int> resourceUses = countResourceUses(module);
     if (!matmuls.empty()) {
       func::FuncOp wrapper = getOrCreateMatmulWrapper(module);
       for (MatmulOp op : matmuls)
-        if (failed(lowerMatmul(op, context, wrapper, arguments, packedWeights, interleaveRows)))
+        if (failed(lowerMatmul(op, context, wrapper, arguments, packedWeights, interleaveRows, resourceUses)))
           return signalPassFailure();
     }
     outlineLargeConstants(entryFn, arguments);

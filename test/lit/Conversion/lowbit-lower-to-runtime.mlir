@@ -87,6 +87,36 @@ func.func @main(%x: tensor<?x192xf32>, %y: tensor<?x64xf32>) -> (tensor<?x5xf32>
 
 // -----
 
+// Two constants naming one blob: each is laid out into a blob of its own
+// (replacing the shared blob in place would lay the second out twice), with
+// the same bytes as above. Without interleave-rows both name the blob.
+// CHECK-LABEL: func.func @main
+// CHECK-SAME: lowbit.weight_value = dense_resource<shared> : tensor<240xi8>}
+// CHECK-SAME: lowbit.weight_value = dense_resource<shared> : tensor<240xi8>}
+// INTERLEAVE-LABEL: func.func @main
+// INTERLEAVE-SAME: lowbit.weight_value = dense_resource<[[A:[a-z_0-9]+]]> : tensor<240xi8>}
+// INTERLEAVE-SAME: lowbit.weight_value = dense_resource<[[B:[a-z_0-9]+]]> : tensor<240xi8>}
+// INTERLEAVE-DAG: [[A]]: "0x40000000{{(00){32}(10){32}(20){32}(30){32}(01){16}(11){16}(21){16}(31){16}(40){32}(41){16}"}}
+// INTERLEAVE-DAG: [[B]]: "0x40000000{{(00){32}(10){32}(20){32}(30){32}(01){16}(11){16}(21){16}(31){16}(40){32}(41){16}"}}
+func.func @main(%x: tensor<?x192xf32>) -> (tensor<?x5xf32>, tensor<?x5xf32>) {
+  %v = lowbit.constant dense_resource<shared> : tensor<240xi8> -> !lowbit.packed<5x192, int2>
+  %u = lowbit.constant dense_resource<shared> : tensor<240xi8> -> !lowbit.packed<5x192, int2>
+  %s = arith.constant dense<1.0> : tensor<5x1xf32>
+  %a = lowbit.matmul %x, %v scales(%s : tensor<5x1xf32>) : tensor<?x192xf32>, !lowbit.packed<5x192, int2> -> tensor<?x5xf32>
+  %b = lowbit.matmul %x, %u scales(%s : tensor<5x1xf32>) : tensor<?x192xf32>, !lowbit.packed<5x192, int2> -> tensor<?x5xf32>
+  return %a, %b : tensor<?x5xf32>, tensor<?x5xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      shared: "0x40000000000000000000000000000000000000000000000000000000000000000000000001010101010101010101010101010101101010101010101010101010101010101010101010101010101010101010101011111111111111111111111111111111202020202020202020202020202020202020202020202020202020202020202021212121212121212121212121212121303030303030303030303030303030303030303030303030303030303030303031313131313131313131313131313131404040404040404040404040404040404040404040404040404040404040404041414141414141414141414141414141"
+    }
+  }
+#-}
+
+// -----
+
 // Large constants become weight arguments; small ones stay in the code.
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%{{.*}}: i64 {lowbit.context}, %[[X:.*]]: tensor<2048xf32>, %[[BIG:.*]]: tensor<2048xf32> {lowbit.weight = "constant_0", lowbit.weight_value = dense<1.500000e+00> : tensor<2048xf32>})
