@@ -17,11 +17,13 @@ def LowerToRuntimePass : Pass<"lowbit-lower-to-runtime", "mlir::ModuleOp"> {
       function, each marked `lowbit.weight` with its name and contents, so
       the artifact stores them once and the runtime maps them.
 
-    With `interleave-rows`, packed weights whose format has an interleave
-    unit (lowbit::quant::interleaveUnitBytes: not codebook, ternary or a8)
-    are stored in the Interleaved4 row layout (docs/FORMATS.md, "Row
-    layouts"): their bytes are reordered once per constant and the format
-    word the kernel gets says so (bits 30-31).
+    With `interleave-rows` (the default), packed weights whose format has
+    an interleave unit (lowbit::quant::interleaveUnitBytes: not codebook,
+    ternary or a8) are stored in the Interleaved4 row layout (docs/FORMATS.md,
+    "Row layouts"): their bytes are reordered once per constant and the
+    format word the kernel gets says so (bits 30-31). A blob that only its
+    constant names, and only matmuls read, is reordered in place; a shared
+    one is copied.
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"main\"", "The entry function">,
