@@ -200,7 +200,6 @@ int64_t interleaveUnitBytes(const Format &f) {
 
 RowTiling rowTiling(const Format &f, int64_t rowBytes, int64_t N) {
   RowTiling t;
-  t.layout = f.layout;
   t.rowBytes = rowBytes;
   t.unitBytes = interleaveUnitBytes(f);
   if (!t.unitBytes)
@@ -209,10 +208,6 @@ RowTiling rowTiling(const Format &f, int64_t rowBytes, int64_t N) {
   t.lastBytes = rowBytes - t.lastUnit * t.unitBytes;
   t.tiledRows = f.layout == Layout::Interleaved4 ? N / kInterleavedRows * kInterleavedRows : 0;
   return t;
-}
-
-RowPlacement rowPlacement(const Format &f, int64_t rowBytes, int64_t N, int64_t n) {
-  return rowPlacement(rowTiling(f, rowBytes, N), n);
 }
 
 namespace {
@@ -225,28 +220,25 @@ template <class Copy> void forEachUnit(const RowTiling &t, int64_t n, Copy copy)
     copy(u * unit, p.head + u * p.stride, unit);
   copy(p.lastUnit * unit, p.tail, rowBytes - p.lastUnit * unit);
 }
-
-bool isRowMajor(const Format &f) { return f.layout == Layout::Rows || !interleaveUnitBytes(f); }
 } // namespace
 
 void layOutRows(const Format &f, int64_t rowBytes, int64_t N, const uint8_t *rows, uint8_t *out) {
-  if (isRowMajor(f)) {
-    std::memcpy(out, rows, static_cast<size_t>(N * rowBytes));
-    return;
-  }
   const RowTiling t = rowTiling(f, rowBytes, N);
-  for (int64_t n = 0; n < N; ++n)
+  // Rows after the whole tiles (all of them for Rows) lie as packed.
+  std::memcpy(out + t.tiledRows * rowBytes, rows + t.tiledRows * rowBytes,
+              static_cast<size_t>((N - t.tiledRows) * rowBytes));
+  for (int64_t n = 0; n < t.tiledRows; ++n)
     forEachUnit(t, n, [&](int64_t at, int64_t placed, int64_t bytes) {
       std::memcpy(out + placed, rows + n * rowBytes + at, static_cast<size_t>(bytes));
     });
 }
 
-void gatherRow(const Format &f, int64_t rowBytes, int64_t N, const uint8_t *weight, int64_t n, uint8_t *row) {
-  if (isRowMajor(f)) {
-    std::memcpy(row, weight + n * rowBytes, static_cast<size_t>(rowBytes));
+void gatherRow(const RowTiling &t, const uint8_t *weight, int64_t n, uint8_t *row) {
+  if (n >= t.tiledRows) {
+    std::memcpy(row, weight + n * t.rowBytes, static_cast<size_t>(t.rowBytes));
     return;
   }
-  forEachUnit(rowTiling(f, rowBytes, N), n, [&](int64_t at, int64_t placed, int64_t bytes) {
+  forEachUnit(t, n, [&](int64_t at, int64_t placed, int64_t bytes) {
     std::memcpy(row + at, weight + placed, static_cast<size_t>(bytes));
   });
 }

@@ -179,11 +179,9 @@ int64_t interleaveUnitBytes(const Format &format);
 struct RowPlacement {
   int64_t head, stride, tail, lastUnit;
 };
-RowPlacement rowPlacement(const Format &format, int64_t rowBytes, int64_t N, int64_t n);
-/// What rowPlacement needs of a weight, computed once (kernels place every
-/// row of a call with it, without a division).
+/// What rowPlacement needs of a weight in format.layout, computed once
+/// (kernels place every row of a call with it, without a division).
 struct RowTiling {
-  Layout layout = Layout::Rows;
   int64_t rowBytes = 0, unitBytes = 0; ///< unitBytes 0: the format has no unit
   int64_t lastUnit = 0, lastBytes = 0; ///< the last unit of a row and its bytes
   int64_t tiledRows = 0;               ///< rows in whole tiles (0 for Rows)
@@ -202,8 +200,8 @@ inline RowPlacement rowPlacement(const RowTiling &t, int64_t n) {
 /// Copies N rows of rowBytes packed row after row (`rows`) into `out` in
 /// format.layout.
 void layOutRows(const Format &format, int64_t rowBytes, int64_t N, const uint8_t *rows, uint8_t *out);
-/// Copies row n of a weight laid out in format.layout into `row` (rowBytes).
-void gatherRow(const Format &format, int64_t rowBytes, int64_t N, const uint8_t *weight, int64_t n, uint8_t *row);
+/// Copies row n of a weight placed by `tiling` into `row` (rowBytes).
+void gatherRow(const RowTiling &tiling, const uint8_t *weight, int64_t n, uint8_t *row);
 
 /// The format as one 64-bit word, as compiled code passes it to the runtime's
 /// kernels: kind | bits << 8 | granularity << 16 | offset << 20 |

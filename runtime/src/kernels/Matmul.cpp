@@ -98,13 +98,13 @@ inline uint32_t codeAt(const uint8_t *src, int64_t bit, unsigned bits) {
   return (word >> shift) & ((1u << bits) - 1);
 }
 
-/// Row n's packed bytes in one piece: in place for the Rows layout, else
-/// gathered into `buffer`.
+/// Row n's packed bytes in one piece: in place outside interleaved tiles,
+/// else gathered into `buffer`.
 const uint8_t *contiguousRow(const MatmulArgs &a, int64_t n, std::vector<uint8_t> &buffer) {
-  if (a.format.layout == quant::Layout::Rows)
+  if (n >= a.tiling.tiledRows)
     return a.w + n * a.rowBytes;
   buffer.resize(static_cast<size_t>(a.rowBytes));
-  quant::gatherRow(a.format, a.rowBytes, a.N, a.w, n, buffer.data());
+  quant::gatherRow(a.tiling, a.w, n, buffer.data());
   return buffer.data();
 }
 
@@ -315,10 +315,10 @@ int32_t matmulImpl(const lowbit_dispatch_context *ctx, uint64_t formatWord, cons
     x = paddedX.data();
     K = padded;
   }
-  Job job{MatmulArgs{*format, x, static_cast<const uint8_t *>(w), scales, zeroPoints, mins, codebooks, bias, y, M,
-                     N, K, quant::packedRowBytes(*format, K), quant::groupsPerRow(*format, K), nullptr, {}},
+  const int64_t rowBytes = quant::packedRowBytes(*format, K);
+  Job job{MatmulArgs{*format, x, static_cast<const uint8_t *>(w), scales, zeroPoints, mins, codebooks, bias, y, M, N,
+                     K, rowBytes, quant::groupsPerRow(*format, K), nullptr, quant::rowTiling(*format, rowBytes, N)},
           kernel.rows, N};
-  job.args.tiling = quant::rowTiling(*format, job.args.rowBytes, N);
   std::vector<uint8_t> prepared;
   if (kernel.prepare) {
     prepared.resize(static_cast<size_t>(kernel.preparedBytes(job.args)) + 64);

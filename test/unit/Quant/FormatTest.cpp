@@ -193,7 +193,7 @@ TEST(Format, InterleavedRowsRoundTrip) {
         std::sort(expected.begin(), expected.end());
         EXPECT_EQ(sorted, expected) << text << " K=" << K << " N=" << N;
         for (int64_t n = 0; n < N; ++n) {
-          gatherRow(f, rowBytes, N, out.data(), n, back.data());
+          gatherRow(rowTiling(f, rowBytes, N), out.data(), n, back.data());
           EXPECT_TRUE(std::equal(back.begin(), back.end(), rows.begin() + n * rowBytes))
               << text << " K=" << K << " N=" << N << " n=" << n;
         }
