@@ -14,7 +14,9 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/Hashing.h"
+#include "llvm/ADT/StringRef.h"
 
 namespace lowbit::quant {
 /// Lets a Format be a parameter of the uniqued #lowbit.format attribute.
@@ -33,5 +35,12 @@ inline llvm::hash_code hash_value(const Format &f) {
 
 #define GET_OP_CLASSES
 #include "lowbit/LowbitOps.h.inc"
+
+namespace lowbit {
+/// How many attributes of the operations under `root` (nested ones, such as
+/// argument attributes, included) name each resource blob, by key. Passes
+/// rewrite a weight's blob in place only when exactly one does.
+llvm::DenseMap<llvm::StringRef, int> countResourceUses(mlir::Operation *root);
+} // namespace lowbit
 
 #endif // LOWBIT_LOWBIT_H

@@ -93,15 +93,6 @@ std::vector<float> constantValues(arith::ConstantOp constant) {
   return std::vector<float>(dense.getValues<float>().begin(), dense.getValues<float>().end());
 }
 
-llvm::DenseMap<StringRef, int> countResourceUses(Operation *root) {
-  llvm::DenseMap<StringRef, int> uses;
-  root->walk([&](arith::ConstantOp op) {
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue()))
-      ++uses[resource.getRawHandle().getKey()];
-  });
-  return uses;
-}
-
 void writeWeightRows(WeightMatmul m, ArrayRef<float> rows) {
   std::vector<float> values(rows.begin(), rows.end());
   if (!m.transposed)

@@ -30,10 +30,6 @@ mlir::OpOperand *normBetaOperand(mlir::OpOperand *gamma);
 /// A float constant's values (dense or a resource blob).
 std::vector<float> constantValues(mlir::arith::ConstantOp constant);
 
-/// How many constants under `root` use each resource blob: a weight's blob is
-/// rewritten in place, so it must have exactly one user.
-llvm::DenseMap<llvm::StringRef, int> countResourceUses(mlir::Operation *root);
-
 /// Replaces the weight's blob (same name: the statistics find it by that
 /// name) by `rows` ([N, K]) in the weight's own layout.
 void writeWeightRows(WeightMatmul m, llvm::ArrayRef<float> rows);

@@ -182,23 +182,6 @@ FailureOr<ArrayRef<char>> constantBytes(ConstantOp constant) {
   return constant.emitOpError() << "bytes must be dense or dense_resource to be laid out, got " << bytes;
 }
 
-/// How many constants (lowbit or arith) name each resource: a blob named by
-/// one constant only may be replaced in place.
-llvm::DenseMap<StringRef, int> countResourceUses(Operation *root) {
-  llvm::DenseMap<StringRef, int> uses;
-  auto count = [&](Attribute value) {
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
-      ++uses[resource.getRawHandle().getKey()];
-  };
-  root->walk([&](Operation *op) {
-    if (auto constant = dyn_cast<ConstantOp>(op))
-      count(constant.getBytes());
-    else if (auto constant = dyn_cast<arith::ConstantOp>(op))
-      count(constant.getValue());
-  });
-  return uses;
-}
-
 /// `constant`'s bytes laid out in `format`'s row layout (the quantizers
 /// pack Rows): its own attribute for Rows, else one of the same kind, a
 /// resource staying a resource so that large weights are not copied into
