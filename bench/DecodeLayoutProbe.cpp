@@ -3,23 +3,26 @@
 // The issue asked for compile-time layout changes of the packed weights
 // where they make decode faster: rows interleaved so that a pass of the
 // 4-row decode reads one sequential stream, or the scales split from the
-// quants so that every load is aligned. Before changing the artifact, this
-// probe measures what each layout lets the memory deliver: it reads a
+// quants so that every load is aligned. Before the artifact changed (it
+// now interleaves rows, docs/FORMATS.md "Row layouts"), this probe measured
+// what each layout lets the memory deliver: it reads a
 // q4_0-sized matrix (N = 11008, K = 4096: 72 bytes per 128 weights, 64 of
 // quants and 8 of scales) from DRAM with the decode kernel's loads and
 // prefetches and no arithmetic, rotating over copies of 512 MiB, on 1 or 2
 // persistent threads splitting the rows, and prints the median GB/s of
 //
 //   sequential   a plain read of the same bytes, prefetching 1 KiB ahead
-//   current      the artifact's layout: 4 row streams, each group's 72
-//                bytes as two unaligned 64-byte loads, the next pass's
-//                rows prefetched at the same position (X86Matmul.cpp's
-//                dotRowsOne)
+//   current      rows laid out row after row (the artifact's layout
+//                until session 5, `--weight-layout=rows` now): 4 row
+//                streams, each group's 72 bytes as two unaligned 64-byte
+//                loads, the next pass's rows prefetched at the same
+//                position (X86Matmul.cpp's dotRowsOne on rows)
 //   split        quants (64-byte aligned) and scales in separate arrays,
 //                still 4 row streams each
 //   interleaved  split, and the 4 rows of a pass interleaved group by
 //                group: one quant stream and one scale stream per thread,
-//                no / 1 KiB / 2 KiB software prefetch
+//                no / 1 KiB / 2 KiB software prefetch (the artifact's
+//                Interleaved4 keeps scales and quants together: one stream)
 //
 //   DecodeLayoutProbe [threads=1] [repeats=2]
 //
