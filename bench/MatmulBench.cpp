@@ -10,7 +10,7 @@
 //   - decode (M = 1): the fraction of this machine's read bandwidth measured
 //     in the same run, call by call: before each kernel call, a STREAM-style
 //     read-only sum of another copy of the same weights, on the same pool
-//     and workgroups, prefetching 0, 1, 4 or 8 KiB ahead in turn (the kernels
+//     and workgroups, prefetching 0, 1, 4, 8 or 16 KiB ahead in turn (the kernels
 //     prefetch); the best distance's median is the ceiling. (A read of a
 //     separate buffer before each format, the earlier method, is still
 //     printed at the start; the host's bandwidth moved by 2x within minutes,
@@ -57,6 +57,7 @@
 #include "lowbit/Quant/Uniform.h"
 
 #include <algorithm>
+#include <iterator>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -349,7 +350,8 @@ struct Weights {
   std::vector<float> scales, mins;
   std::vector<int32_t> zeroPoints;
   /// Where the kernels read the codes: a copy in huge pages, as the runtime
-  /// holds an artifact's weights (HugePages.h), else `codes`.
+  /// holds an artifact's weights (HugePages.h), else `codes`. (The side
+  /// arrays, a few % of the bytes, stay in ordinary pages.)
   const uint8_t *packed = nullptr;
   const uint8_t *codesData() const { return packed ? packed : codes.data(); }
   int64_t bytes() const {
@@ -500,7 +502,7 @@ struct PairedRead {
 /// Median seconds per call, rotating over the weight copies. With
 /// `pairedBandwidth` (decode), each call is preceded by a read-only sum of
 /// another copy's bytes, split over the same pool in as many workgroups as
-/// the call, with software prefetch 0, 1, 4 or 8 KiB ahead in turn: the read
+/// the call, with software prefetch 0, 1, 4, 8 or 16 KiB ahead in turn: the read
 /// bandwidth of the same moment, threads and access granularity (the best
 /// of the distances' median GB/s), so a change in what the VM's host
 /// gives (it moved by 2x within minutes on this project's machine) moves
@@ -517,9 +519,11 @@ double timeCalls(const lowbit_dispatch_context *ctx, const Format &f, const std:
   };
   call(copies[0]);
   std::vector<double> times;
-  // The kernels' one-stream decode prefetches 8 KiB ahead (kStreamAhead).
-  constexpr int64_t kAheads[4] = {0, 1024, 4096, 8192};
-  std::vector<double> readTimes[4];
+  // The kernels' decode prefetches 8 KiB ahead in one row's stream
+  // (kStreamAhead) and 16 KiB in an interleaved tile's (kTileAhead).
+  constexpr int64_t kAheads[] = {0, 1024, 4096, 8192, 16384};
+  constexpr size_t kDistances = std::size(kAheads);
+  std::vector<double> readTimes[kDistances];
   PairedRead reader;
   const int64_t workers = ctx && ctx->parallel_for ? std::max<int64_t>(1, ctx->num_workers) : 1;
   reader.groups = workers > 1 ? 4 * workers : 1; // as kernels::matmul splits a decode call
@@ -529,13 +533,13 @@ double timeCalls(const lowbit_dispatch_context *ctx, const Format &f, const std:
     if (pairedBandwidth) {
       // Half the rotation away: neither this call's copy nor a recent one.
       reader.w = &copies[(i + copies.size() / 2) % copies.size()];
-      reader.ahead = kAheads[i % 4];
+      reader.ahead = kAheads[i % kDistances];
       const auto r0 = Clock::now();
       if (reader.groups == 1)
         PairedRead::run(&reader, 0);
       else
         ctx->parallel_for(ctx->pool, reader.groups, PairedRead::run, &reader);
-      readTimes[i % 4].push_back(seconds(r0, Clock::now()));
+      readTimes[i % kDistances].push_back(seconds(r0, Clock::now()));
     }
     const auto t0 = Clock::now();
     call(copies[i % copies.size()]);
@@ -800,7 +804,7 @@ int main(int argc, char **argv) {
   std::printf("x_ort: ONNX Runtime's median time / lowbit's (MatMulNBits 4-bit block 32/128 for int4_g32/g128, "
               "float MatMul for q8_0); x_port: lowbit's portable kernel / tuned. %%bw (decode): of the paired read's "
               "bandwidth (ceil, GB/s: a read-only sum of another copy of the same weights on the same pool and "
-              "workgroups, interleaved call by call with the kernel's calls, best of 4 prefetch distances); %%peak (prefill): 2MNK per CPU-second the process used, over the kernel family's one-thread int8 peak "
+              "workgroups, interleaved call by call with the kernel's calls, best of 5 prefetch distances); %%peak (prefill): 2MNK per CPU-second the process used, over the kernel family's one-thread int8 peak "
               "(ceil, GOP/s: VPDPBUSD zmm for avx512, ymm for avxvnni, VPMADDUBSW+VPMADDWD ymm for avx2, "
               "measured just before the format's cases); cpu: CPU time the process got / (wall time x threads) during the timed calls.\n");
   return 0;
